@@ -1,0 +1,234 @@
+"""Link rules: every booking-credit use points at exactly one existing thing it paid for.
+
+A use links a booking (``BookingId``), an event attendance (``EventAttendeeId``)
+or an invoice line (``CoworkerInvoiceLineId``); an Id of 0 is the API's
+"none", the same as null. A use with no link and a note in ``Description`` is
+an administrator's manual adjustment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import findings, money
+from ..entities import CREDIT, CREDIT_USE
+from ..fields import BOOKING_LINKS
+from . import text
+from .context import NO_ROW, AuditContext, Evaluation, present, take, timestamps
+
+
+def orphan_use(ctx: AuditContext) -> Evaluation:
+    """A use whose CoworkerBookingCreditId matches no credit in the snapshot (0 included)."""
+    uses = ctx[CREDIT_USE]
+    judged = (
+        uses.valid("CoworkerBookingCreditId")
+        & uses.frame["CoworkerBookingCreditId"].notna().to_numpy()
+    )
+    rows = np.flatnonzero(judged & (ctx.credit_row_of_use == NO_ROW))
+    credit_ids = uses.frame["CoworkerBookingCreditId"].iloc[rows]
+    message = text.concat(
+        "CoworkerBookingCreditId ",
+        text.ids(credit_ids),
+        np.where(credit_ids.to_numpy(dtype=np.int64) == 0, " (the API's 'none')", ""),
+        " matches no credit in the snapshot",
+    )
+    found = findings.make(CREDIT_USE, uses.frame, rows, message=message, actual=credit_ids)
+    return Evaluation(found, int(judged.sum()))
+
+
+def unlinked_use(ctx: AuditContext) -> Evaluation:
+    """A use with no booking, event or invoice-line link and no Description."""
+    uses, links = ctx[CREDIT_USE], ctx.links
+    judged = links.judgeable & uses.valid("Description")
+    described = present(uses.frame["Description"])
+    rows = np.flatnonzero(judged & (links.count == 0) & ~described)
+    message = text.concat(
+        "use of ",
+        _amounts(ctx, rows),
+        " has no BookingId, EventAttendeeId or "
+        "CoworkerInvoiceLineId and no Description: nothing says what it paid for",
+    )
+    found = findings.make(
+        CREDIT_USE,
+        uses.frame,
+        rows,
+        message=message,
+        expected=1,
+        actual=0,
+        credit_id=ctx.credit_ids_of_uses().iloc[rows],
+    )
+    return Evaluation(found, int(judged.sum()))
+
+
+def manual_adjustment(ctx: AuditContext) -> Evaluation:
+    """A use with no link but a note in Description: an administrator's balance adjustment."""
+    uses, links = ctx[CREDIT_USE], ctx.links
+    judged = links.judgeable & uses.valid("Description")
+    rows = np.flatnonzero(judged & (links.count == 0) & present(uses.frame["Description"]))
+    frame = uses.frame.iloc[rows]
+    by = text.where(
+        present(frame["UpdatedBy"]), text.concat(" by ", text.strings(frame["UpdatedBy"]))
+    )
+    message = text.concat(
+        "manual adjustment of ", _amounts(ctx, rows), by, ": ", text.strings(frame["Description"])
+    )
+    amount = frame["CreditUsed"].where(uses.valid("CreditUsed")[rows])
+    found = findings.make(
+        CREDIT_USE,
+        uses.frame,
+        rows,
+        message=message,
+        actual=amount,
+        credit_id=ctx.credit_ids_of_uses().iloc[rows],
+    )
+    return Evaluation(found, int(judged.sum()))
+
+
+def multi_linked_use(ctx: AuditContext) -> Evaluation:
+    """A use linked to more than one of a booking, an event attendance and an invoice line."""
+    uses, links = ctx[CREDIT_USE], ctx.links
+    count = links.count
+    rows = np.flatnonzero(links.judgeable & (count > 1))
+    frame = uses.frame.iloc[rows]
+    flags = (links.booking[rows], links.event[rows], links.invoice_line[rows])
+    named = text.join_present(
+        [
+            text.where(flag, text.concat(name, " ", text.ids(frame[name])))
+            for name, flag in zip(BOOKING_LINKS, flags, strict=True)
+        ],
+        ", ",
+    )
+    message = text.concat(
+        "use links ",
+        named,
+        ": a use must point at exactly one booking, event attendance or invoice line",
+    )
+    found = findings.make(
+        CREDIT_USE,
+        uses.frame,
+        rows,
+        message=message,
+        expected=1,
+        actual=count[rows],
+        credit_id=ctx.credit_ids_of_uses().iloc[rows],
+    )
+    return Evaluation(found, int(links.judgeable.sum()))
+
+
+def non_positive_use(ctx: AuditContext) -> Evaluation:
+    """A use linked to a booking, event or invoice line whose CreditUsed is zero or less."""
+    uses, links = ctx[CREDIT_USE], ctx.links
+    judged = links.judgeable & (links.count > 0) & uses.valid("CreditUsed")
+    credit_used = uses.frame["CreditUsed"].to_numpy(dtype="float64", na_value=np.nan)
+    rows = np.flatnonzero(judged & (credit_used <= 0))
+    message = text.concat(
+        "linked use has CreditUsed = ",
+        _amounts(ctx, rows),
+        "; paying for a booking, event or invoice line must consume a positive amount",
+    )
+    found = findings.make(
+        CREDIT_USE,
+        uses.frame,
+        rows,
+        message=message,
+        expected="> 0",
+        actual=uses.frame["CreditUsed"].iloc[rows],
+        credit_id=ctx.credit_ids_of_uses().iloc[rows],
+    )
+    return Evaluation(found, int(judged.sum()))
+
+
+_DENORMALISED = (
+    # (link field, prefix of the fields copied from the linked record)
+    ("BookingId", "Booking"),
+    ("EventAttendeeId", "EventAttendee"),
+    ("CoworkerInvoiceLineId", "CoworkerInvoiceLineCoworkerInvoice"),
+)
+
+
+def denormalisation_mismatch(ctx: AuditContext) -> Evaluation:
+    """Denormalised fields that contradict the link: set while the link is empty, or a
+    booking that ends before it starts."""
+    uses = ctx[CREDIT_USE]
+    frame = uses.frame
+    parts, flagged = [], np.zeros(len(frame), dtype=bool)
+    for link, prefix in _DENORMALISED:
+        unlinked = uses.valid(link) & ~(frame[link].to_numpy(dtype=np.int64, na_value=0) > 0)
+        copied = [name for name in frame.columns if name.startswith(prefix) and name != link]
+        set_without_link = [unlinked & present(frame[name]) & uses.valid(name) for name in copied]
+        names = (
+            text.join_present(
+                [
+                    text.where(mask, name)
+                    for name, mask in zip(copied, set_without_link, strict=True)
+                ],
+                ", ",
+            )
+            if copied
+            else np.full(len(frame), "")
+        )
+        hit = np.logical_or.reduce(set_without_link) if copied else np.zeros(len(frame), bool)
+        parts.append(text.where(hit, text.concat(names, " set while ", link, " is empty")))
+        flagged |= hit
+
+    start, end = timestamps(frame["BookingFromTime"]), timestamps(frame["BookingToTime"])
+    backwards = uses.valid("BookingFromTime", "BookingToTime") & (end < start)
+    parts.append(
+        text.where(
+            backwards,
+            text.concat(
+                "BookingToTime ", text.times(end), " is before BookingFromTime ", text.times(start)
+            ),
+        )
+    )
+    flagged |= backwards
+
+    rows = np.flatnonzero(flagged)
+    message = text.join_present([part[rows] for part in parts])
+    found = findings.make(
+        CREDIT_USE, frame, rows, message=message, credit_id=ctx.credit_ids_of_uses().iloc[rows]
+    )
+    return Evaluation(found, len(frame))
+
+
+def ineligible_use(ctx: AuditContext) -> Evaluation:
+    """A booking use of a credit not usable for bookings, or an event use of one not usable
+    for events. An invoice-line use is never ineligible."""
+    uses, credits, links = ctx[CREDIT_USE], ctx[CREDIT], ctx.links
+    credit_rows = ctx.credit_row_of_use
+    parts, flagged, judged = [], np.zeros(len(credit_rows), bool), np.zeros(len(credit_rows), bool)
+    for linked, link, permission, kind in (
+        (links.booking, "BookingId", "CaneBeUsedForBookings", "booking"),
+        (links.event, "EventAttendeeId", "CaneBeUsedForEvents", "event"),
+    ):
+        column = credits.frame[permission]
+        known = take(column.notna().to_numpy() & credits.valid(permission), credit_rows, False)
+        refused = take(column.eq(False).fillna(False).to_numpy(dtype=bool), credit_rows, False)
+        judgeable = linked & uses.valid(link) & known
+        hit = judgeable & refused
+        parts.append(text.where(hit, f"{kind}-linked use of a credit with {permission} = false"))
+        flagged |= hit
+        judged |= judgeable
+    rows = np.flatnonzero(flagged)
+    credit_ids = ctx.credit_ids_of_uses().iloc[rows]
+    message = text.concat(
+        text.join_present([part[rows] for part in parts]), " (credit ", text.ids(credit_ids), ")"
+    )
+    found = findings.make(
+        CREDIT_USE,
+        uses.frame,
+        rows,
+        message=message,
+        expected=True,
+        actual=False,
+        credit_id=credit_ids,
+    )
+    return Evaluation(found, int(judged.sum()))
+
+
+def _amounts(ctx: AuditContext, rows: np.ndarray) -> np.ndarray:
+    """CreditUsed of the uses at ``rows`` as money text ('?' where it failed its schema)."""
+    uses = ctx[CREDIT_USE]
+    valid = uses.valid("CreditUsed")[rows]
+    shown = text.amounts(money.to_units(uses.frame["CreditUsed"].iloc[rows]))
+    return np.where(valid & uses.frame["CreditUsed"].iloc[rows].notna().to_numpy(), shown, "?")

@@ -1,0 +1,204 @@
+"""The rule set: which rules run, how severe their findings are, how amounts and times compare.
+
+A rule-set file (TOML) is parsed once into a frozen ``RuleSet``. The shipped
+``rules/default.toml`` declares every rule and setting; a file given with
+``--rules`` is laid over it and may name only keys the default declares, so a
+typo is an error naming the file and the key rather than a silently lost
+setting.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import math
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError
+from .exitcodes import Severity
+from .fields import DATETIME_FIELDS
+from .resources import default_rules_file
+
+_SECTIONS: dict[str, frozenset[str]] = {
+    "amounts": frozenset({"tolerance"}),
+    "time": frozenset({"default_zone", "z_is_local", "zones"}),
+    "rules": frozenset(),  # rule ids, checked against the default file
+}
+_RULE_KEYS = frozenset({"enabled", "severity"})
+
+
+@dataclass(frozen=True)
+class RuleSetting:
+    enabled: bool
+    severity: Severity
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Everything an audit is configured by, read from one or two rule-set files."""
+
+    tolerance: float
+    default_zone: str
+    zones: Mapping[int, str]
+    z_is_local: frozenset[str]
+    rules: Mapping[str, RuleSetting]
+    sources: tuple[dict[str, str], ...] = field(default=())
+    """Each file the set was read from (``name`` and ``sha256``), the default first."""
+
+    def zone_of(self, business_ids: pd.Series) -> np.ndarray:
+        """The IANA zone name of each ``BusinessId`` (the default zone where unknown or null)."""
+        if not self.zones:
+            return np.full(len(business_ids), self.default_zone, dtype=object)
+        zones = business_ids.map(dict(self.zones))
+        return zones.to_numpy(dtype=object, na_value=self.default_zone)
+
+    def describe(self) -> dict[str, Any]:
+        """The effective settings as plain data, for reports."""
+        return {
+            "sources": [dict(source) for source in self.sources],
+            "tolerance": self.tolerance,
+            "default_zone": self.default_zone,
+            "zones": {str(key): value for key, value in sorted(self.zones.items())},
+            "z_is_local": sorted(self.z_is_local),
+        }
+
+
+def load_ruleset(path: str | Path | None = None) -> RuleSet:
+    """The default rule set, with the file at ``path`` (if any) laid over it."""
+    default_path = default_rules_file()
+    default = _read(default_path, label="default rule set")
+    _check_keys(default, default_path.name, known_rules=None)
+    merged, sources = default, [_source("default", default_path)]
+    if path is not None:
+        path = Path(path)
+        overlay = _read(path, label="rules file")
+        _check_keys(overlay, str(path), known_rules=frozenset(default["rules"]))
+        merged = _merge(default, overlay)
+        sources.append(_source(str(path), path))
+    return _build(merged, sources[-1]["name"], tuple(sources))
+
+
+def _read(path: Path, *, label: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{label} '{path}' does not exist") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{label} '{path}' cannot be read: {exc}") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label} '{path}' is not valid TOML: {exc}") from exc
+
+
+def _source(name: str, path: Path) -> dict[str, str]:
+    return {"name": name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def _check_keys(data: dict[str, Any], name: str, *, known_rules: frozenset[str] | None) -> None:
+    """Reject any key the rule-set format does not declare, naming it."""
+    _reject_unknown(data, frozenset(_SECTIONS), name, prefix="")
+    for section, keys in _SECTIONS.items():
+        value = data.get(section, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"rules file '{name}': '{section}' must be a table")
+        if section == "rules":
+            if known_rules is not None:
+                _reject_unknown(value, known_rules, name, prefix="rules.")
+            for rule_id, setting in value.items():
+                if not isinstance(setting, dict):
+                    raise ConfigError(f"rules file '{name}': 'rules.{rule_id}' must be a table")
+                _reject_unknown(setting, _RULE_KEYS, name, prefix=f"rules.{rule_id}.")
+        else:
+            _reject_unknown(value, keys, name, prefix=f"{section}.")
+
+
+def _reject_unknown(
+    table: dict[str, Any], known: frozenset[str], name: str, *, prefix: str
+) -> None:
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
+            raise ConfigError(f"rules file '{name}': unknown key '{prefix}{key}'{hint}")
+
+
+def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merge(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _build(data: dict[str, Any], name: str, sources: tuple[dict[str, str], ...]) -> RuleSet:
+    tolerance = data.get("amounts", {}).get("tolerance")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
+        raise ConfigError(f"rules file '{name}': 'amounts.tolerance' must be a number")
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise ConfigError(f"rules file '{name}': 'amounts.tolerance' must be zero or more")
+
+    time = data.get("time", {})
+    default_zone = _zone(time.get("default_zone", "UTC"), name, "time.default_zone")
+    zones = {}
+    for key, value in time.get("zones", {}).items():
+        if not key.isdigit():
+            raise ConfigError(f"rules file '{name}': 'time.zones.{key}' is not a BusinessId")
+        zones[int(key)] = _zone(value, name, f"time.zones.{key}")
+    z_is_local = time.get("z_is_local", [])
+    if not isinstance(z_is_local, list) or not all(isinstance(f, str) for f in z_is_local):
+        raise ConfigError(f"rules file '{name}': 'time.z_is_local' must be a list of field names")
+    for field_name in z_is_local:
+        if field_name not in DATETIME_FIELDS:
+            raise ConfigError(
+                f"rules file '{name}': 'time.z_is_local' names '{field_name}', "
+                f"which is not a date-time field ({', '.join(sorted(DATETIME_FIELDS))})"
+            )
+
+    rules = {}
+    for rule_id, setting in data.get("rules", {}).items():
+        enabled = setting.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(
+                f"rules file '{name}': 'rules.{rule_id}.enabled' must be true or false"
+            )
+        severity = setting.get("severity")
+        try:
+            severity = Severity(severity)
+        except ValueError as exc:
+            raise ConfigError(
+                f"rules file '{name}': 'rules.{rule_id}.severity' must be one of "
+                f"{', '.join(level.value for level in Severity)}, not {severity!r}"
+            ) from exc
+        rules[rule_id] = RuleSetting(enabled=enabled, severity=severity)
+
+    return RuleSet(
+        tolerance=float(tolerance),
+        default_zone=default_zone,
+        zones=MappingProxyType(zones),
+        z_is_local=frozenset(z_is_local),
+        rules=MappingProxyType(rules),
+        sources=sources,
+    )
+
+
+def _zone(value: Any, name: str, key: str) -> str:
+    if isinstance(value, str):
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+        else:
+            return value
+    raise ConfigError(f"rules file '{name}': '{key}' = {value!r} is not an IANA time zone")

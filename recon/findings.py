@@ -1,0 +1,124 @@
+"""The one shape of a finding, the one builder of findings and the one sort order.
+
+A rule returns a frame of the columns in ``RULE_COLUMNS``, built with
+``make``; the audit stamps ``rule`` and ``severity`` on it. ``sort`` fixes the
+order every output uses, so findings.json and the reports are byte-stable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .entities import Entity
+
+RULE_COLUMNS: tuple[str, ...] = (
+    "entity",
+    "record_id",
+    "credit_id",
+    "field",
+    "row",
+    "message",
+    "expected",
+    "actual",
+)
+"""What a rule fills in for each finding."""
+
+COLUMNS: tuple[str, ...] = ("rule", "severity", *RULE_COLUMNS)
+"""Every finding, in findings.json order. ``row`` is the 1-based position of the
+record in its entity's file (pages flattened), for records with no usable Id."""
+
+SORT_KEYS: tuple[str, ...] = ("rule", "entity", "record_id", "credit_id", "field", "row", "message")
+
+_ID_DTYPE = "Int64"
+
+
+def make(
+    entity: Entity,
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    *,
+    message: Sequence[str] | np.ndarray | pd.Series | str,
+    expected: Any = None,
+    actual: Any = None,
+    credit_id: Any = None,
+    field: Any = None,
+) -> pd.DataFrame:
+    """Findings for the records of ``frame`` at integer positions ``rows``.
+
+    ``message``, ``expected``, ``actual``, ``credit_id`` and ``field`` are each a
+    scalar shared by every finding or an array aligned with ``rows``.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    count = len(rows)
+    ids = frame["Id"].iloc[rows] if "Id" in frame.columns else pd.Series([pd.NA] * count)
+    return pd.DataFrame(
+        {
+            "entity": np.full(count, entity.name, dtype=object),
+            "record_id": pd.array(ids.to_numpy(dtype=object, na_value=None), dtype=_ID_DTYPE),
+            "credit_id": pd.array(_broadcast(credit_id, count), dtype=_ID_DTYPE),
+            "field": _broadcast(field, count),
+            "row": rows + 1,
+            "message": _broadcast(message, count),
+            "expected": _broadcast(expected, count),
+            "actual": _broadcast(actual, count),
+        }
+    )
+
+
+def concat(pieces: Sequence[pd.DataFrame], columns: Sequence[str] = RULE_COLUMNS) -> pd.DataFrame:
+    """One frame of ``pieces``; an empty frame with every column when there are none."""
+    pieces = [piece for piece in pieces if len(piece)]
+    if pieces:
+        return pd.concat(pieces, ignore_index=True)
+    frame = pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
+    for name in ("record_id", "credit_id"):
+        if name in frame:
+            frame[name] = frame[name].astype(_ID_DTYPE)
+    if "row" in frame:
+        frame["row"] = frame["row"].astype(np.int64)
+    return frame
+
+
+def sort(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings in the canonical order, renumbered from 0."""
+    ordered = findings.sort_values(list(SORT_KEYS), na_position="first", kind="stable")
+    return ordered.reset_index(drop=True)
+
+
+def json_value(value: Any) -> Any:
+    """``value`` as something ``json.dumps`` writes as valid JSON (no NaN, no numpy types)."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        # As the JSON token that carried it (NaN, Infinity): JSON itself cannot hold it.
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(key): json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(item) for item in value]
+    return value
+
+
+def _broadcast(value: Any, count: int) -> np.ndarray:
+    if isinstance(value, pd.Series | pd.Index):
+        values = value.to_numpy(dtype=object, na_value=None)
+    elif isinstance(value, np.ndarray):
+        values = value.astype(object)
+    elif isinstance(value, list):
+        values = np.array(value, dtype=object)
+    else:
+        values = np.empty(count, dtype=object)
+        values[:] = [value] * count if count else []
+        return values
+    if len(values) != count:
+        raise ValueError(f"a finding column has {len(values)} values for {count} findings")
+    return values

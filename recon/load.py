@@ -1,0 +1,104 @@
+"""Loading a snapshot: each file read, typed, placed in its location's time and validated.
+
+Date-times are compared in the wall clock of the credit's location, so the
+loader needs to know where each record is: a credit where its ``BusinessId``
+is, a booking-credit use where its credit is, an allowance where its
+``BusinessId`` (a free field) is, an extra-service use where its allowance is.
+Records whose location cannot be found use the rule set's default zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from . import readers, schemas
+from .config import RuleSet
+from .entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE, ENTITIES, Entity
+from .snapshot import SnapshotFile, locate, read_manifest
+
+# (entity, its foreign key, the entity it points at)
+_LOCATED_BY: dict[Entity, tuple[str, Entity]] = {
+    CREDIT_USE: ("CoworkerBookingCreditId", CREDIT),
+    ALLOWANCE_USE: ("CoworkerExtraServiceId", ALLOWANCE),
+}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A loaded snapshot: the typed records of each entity present, and where they came from."""
+
+    path: Path
+    files: dict[Entity, SnapshotFile]
+    entities: dict[Entity, schemas.TypedEntity]
+    manifest: dict[str, Any] | None
+
+    def __contains__(self, entity: object) -> bool:
+        return entity in self.entities
+
+    def __getitem__(self, entity: Entity) -> schemas.TypedEntity:
+        return self.entities[entity]
+
+    def frame(self, entity: Entity) -> pd.DataFrame:
+        """The typed records of ``entity`` (Arrow dtypes, date-times in local wall clock)."""
+        return self.entities[entity].frame
+
+
+def load_snapshot(path: str | Path, ruleset: RuleSet) -> Snapshot:
+    """Read, type and validate every entity file of the snapshot directory ``path``."""
+    path = Path(path)
+    files = locate(path)
+    manifest = read_manifest(path)
+    coerced = {
+        entity: schemas.coerce(entity, readers.read(files[entity]), z_is_local=ruleset.z_is_local)
+        for entity in ENTITIES
+        if entity in files
+    }
+    zones = _zones(coerced, ruleset)
+    for entity, data in coerced.items():
+        schemas.localise_datetimes(data, zones[entity])
+    typed = {entity: schemas.validate(data) for entity, data in coerced.items()}
+    return Snapshot(path=path, files=files, entities=typed, manifest=manifest)
+
+
+def _zones(
+    coerced: dict[Entity, schemas.CoercedEntity], ruleset: RuleSet
+) -> dict[Entity, np.ndarray]:
+    """The IANA zone of every record of every entity."""
+    if not ruleset.zones:
+        return {
+            entity: np.full(data.num_rows, ruleset.default_zone, dtype=object)
+            for entity, data in coerced.items()
+        }
+    business = {
+        entity: _int_column(coerced[entity], "BusinessId")
+        for entity in (CREDIT, ALLOWANCE)
+        if entity in coerced
+    }
+    for entity, (foreign_key, parent) in _LOCATED_BY.items():
+        if entity not in coerced:
+            continue
+        if parent in coerced:
+            parent_business = pd.Series(
+                business[parent].to_numpy(), index=_int_column(coerced[parent], "Id")
+            )
+            parent_business = parent_business[~parent_business.index.duplicated(keep="first")]
+            business[entity] = _int_column(coerced[entity], foreign_key).map(parent_business)
+        else:
+            business[entity] = pd.Series(
+                pd.NA, index=range(coerced[entity].num_rows), dtype="Int64"
+            )
+    return {entity: ruleset.zone_of(business[entity]) for entity in coerced}
+
+
+def _int_column(data: schemas.CoercedEntity, name: str) -> pd.Series:
+    """A column as pandas Int64; a free field that is not integer-typed is all null."""
+    column = data.columns.get(name)
+    if column is None or not pa.types.is_integer(column.type):
+        return pd.Series(pd.NA, index=range(data.num_rows), dtype="Int64")
+    return pd.Series(pd.arrays.ArrowExtensionArray(column)).astype("Int64")

@@ -1,0 +1,370 @@
+"""Typing and validating each entity's records: coercion to Arrow dtypes, then pandera.
+
+Raw columns, as JSON or Parquet gave them, are coerced field by field to the
+Arrow dtype of the field's kind (``fields.FIELDS``). A value that is present
+but not of its kind (``"60.00"`` for an amount, ``"31/12/2025"`` for a
+date-time) becomes null, and the cells where the raw column had a value and
+the coerced one has none are exactly the type violations. Pandera then
+validates the typed frame lazily (required fields present, amounts finite);
+its failure cases are violations too. Each violation is one record and one
+field, and marks that field invalid for the rules that would need it.
+
+Date-times are parsed here but made local only once every record's location
+is known (``localise_datetimes``), because a use's location is its credit's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pandera
+import pyarrow as pa
+
+from . import datetimes, money
+from .entities import Entity
+from .fields import ALIASES, FIELDS, Field, Kind
+from .readers import Column, RawTable
+
+ARROW_TYPES: dict[Kind, pa.DataType] = {
+    Kind.INTEGER: pa.int64(),
+    Kind.NUMBER: pa.float64(),
+    Kind.STRING: pa.large_string(),
+    Kind.BOOLEAN: pa.bool_(),
+    Kind.DATETIME: pa.timestamp("us"),
+}
+
+VIOLATION_COLUMNS = ("row", "field", "reason", "expected", "actual")
+"""One row per record and field at fault; ``reason`` is missing, type or not_finite."""
+
+
+@dataclass
+class CoercedEntity:
+    """An entity's columns typed, its date-times parsed but not yet localised."""
+
+    entity: Entity
+    num_rows: int
+    columns: dict[str, pa.ChunkedArray | pa.Array]
+    datetimes: dict[str, datetimes.ParsedDatetimes]
+    violations: list[pd.DataFrame] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TypedEntity:
+    """An entity's records typed and validated."""
+
+    entity: Entity
+    frame: pd.DataFrame
+    """Arrow-dtype columns: declared fields first, then the free fields as read."""
+    violations: pd.DataFrame
+    """``VIOLATION_COLUMNS``, one row per record and field."""
+    invalid: dict[str, np.ndarray]
+    """Field name -> bool mask of the records whose value failed; only fields with a failure."""
+
+    def valid(self, *names: str) -> np.ndarray:
+        """Mask of the records whose ``names`` all passed their schema."""
+        mask = np.ones(len(self.frame), dtype=bool)
+        for name in names:
+            if name in self.invalid:
+                mask &= ~self.invalid[name]
+        return mask
+
+
+def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> CoercedEntity:
+    """Type every declared field of ``raw``; free fields are kept as read."""
+    columns = dict(raw.columns)
+    for alias, name in ALIASES.get(entity, {}).items():
+        if alias in columns and name not in columns:
+            columns[name] = columns.pop(alias)
+
+    result = CoercedEntity(entity, raw.num_rows, {}, {})
+    declared = FIELDS[entity]
+    for spec in declared:
+        raw_column = columns.pop(spec.name, None)
+        if raw_column is None:
+            raw_column = pa.nulls(raw.num_rows)
+        typed, wrong = _coerce_column(raw_column, spec, z_is_local=spec.name in z_is_local)
+        if isinstance(typed, datetimes.ParsedDatetimes):
+            result.datetimes[spec.name] = typed
+        else:
+            result.columns[spec.name] = typed
+        if wrong.any():
+            rows = np.flatnonzero(wrong)
+            result.violations.append(
+                _violations(
+                    rows,
+                    spec,
+                    "type",
+                    expected=spec.kind.value,
+                    actual=_values_at(raw_column, rows),
+                )
+            )
+    for name, raw_column in columns.items():
+        result.columns[name] = _free_column(raw_column)
+    return result
+
+
+def localise_datetimes(coerced: CoercedEntity, zones: np.ndarray) -> None:
+    """Turn the parsed date-times of ``coerced`` into local wall-clock columns, in place."""
+    for name, parsed in coerced.datetimes.items():
+        local = datetimes.localise(parsed, zones)
+        coerced.columns[name] = pa.array(local, type=ARROW_TYPES[Kind.DATETIME], from_pandas=True)
+    coerced.datetimes = {}
+
+
+def validate(coerced: CoercedEntity) -> TypedEntity:
+    """The typed frame of ``coerced``, checked by its pandera schema."""
+    if coerced.datetimes:
+        raise ValueError("localise_datetimes must run before validate")
+    entity = coerced.entity
+    declared = [spec.name for spec in FIELDS[entity]]
+    order = declared + [name for name in coerced.columns if name not in declared]
+    frame = pd.DataFrame(
+        {name: pd.arrays.ArrowExtensionArray(coerced.columns[name]) for name in order},
+        index=pd.RangeIndex(coerced.num_rows),
+    )
+    violations = [*coerced.violations, _pandera_violations(entity, frame)]
+    merged = _merge_violations(violations)
+    invalid = {
+        name: np.isin(np.arange(coerced.num_rows), group["row"].to_numpy())
+        for name, group in merged.groupby("field", sort=True)
+    }
+    return TypedEntity(entity, frame, merged, invalid)
+
+
+def schema_for(entity: Entity) -> pandera.DataFrameSchema:
+    """The pandera schema of ``entity``'s typed frame, mirroring the API's fields."""
+    columns = {}
+    for spec in FIELDS[entity]:
+        checks = [_FINITE] if spec.kind is Kind.NUMBER else []
+        columns[spec.name] = pandera.Column(
+            pd.ArrowDtype(ARROW_TYPES[spec.kind]), nullable=not spec.required, checks=checks
+        )
+    return pandera.DataFrameSchema(columns, name=entity.name, strict=False, coerce=False)
+
+
+def _is_finite_amount(values: pd.Series) -> pd.Series:
+    floats = values.to_numpy(dtype="float64", na_value=0.0)
+    return pd.Series(np.isfinite(floats) & (np.abs(floats) <= money.MAX_ABS), index=values.index)
+
+
+# Pandera names a failure by the error text when one is given, so none is: the name is the key.
+_FINITE = pandera.Check(_is_finite_amount, name="finite_amount")
+
+
+def _pandera_violations(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
+    try:
+        schema_for(entity).validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    else:
+        return _empty_violations()
+    reason = cases["check"].map({"not_nullable": "missing", "finite_amount": "not_finite"})
+    cases = cases.assign(reason=reason.fillna("type"))
+    pieces = []
+    kinds = {spec.name: spec.kind for spec in FIELDS[entity]}
+    for (name, why), group in cases.groupby(["column", "reason"], sort=True):
+        index = group["index"]
+        # A case without an index concerns the whole column (a dtype failure): every record.
+        rows = np.arange(len(frame)) if index.isna().any() else index.to_numpy(dtype=np.int64)
+        actual = None if why == "missing" else frame[name].iloc[rows].to_numpy(dtype=object)
+        pieces.append(
+            pd.DataFrame(
+                {
+                    "row": rows,
+                    "field": name,
+                    "reason": why,
+                    "expected": kinds[name].value,
+                    "actual": actual if actual is not None else None,
+                }
+            )
+        )
+    return pd.concat(pieces, ignore_index=True) if pieces else _empty_violations()
+
+
+def _merge_violations(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    """One violation per record and field; a type failure wins over the null it caused."""
+    pieces = [piece for piece in pieces if len(piece)]
+    if not pieces:
+        return _empty_violations()
+    merged = pd.concat(pieces, ignore_index=True)
+    merged = merged.drop_duplicates(["row", "field"], keep="first")
+    return merged.sort_values(["row", "field"], kind="stable").reset_index(drop=True)
+
+
+def _violations(
+    rows: np.ndarray, spec: Field, reason: str, *, expected: str, actual: Any
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"row": rows, "field": spec.name, "reason": reason, "expected": expected, "actual": actual}
+    )
+
+
+def _empty_violations() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in VIOLATION_COLUMNS}).astype(
+        {"row": np.int64}
+    )
+
+
+def _values_at(column: Column, rows: np.ndarray) -> list[Any]:
+    if isinstance(column, list):
+        return [column[row] for row in rows]
+    return column.take(pa.array(rows)).to_pylist()
+
+
+# --- coercion of one column ---------------------------------------------------------------
+
+
+def _coerce_column(
+    column: Column, spec: Field, *, z_is_local: bool
+) -> tuple[pa.ChunkedArray | pa.Array | datetimes.ParsedDatetimes, np.ndarray]:
+    """The column typed to ``spec.kind`` and the mask of values present but not of that kind."""
+    if isinstance(column, list):
+        column, wrong = _from_python_values(column, spec.kind)
+    else:
+        column, wrong = _from_arrow(column, spec.kind)
+    if spec.kind is Kind.DATETIME:
+        parsed = (
+            datetimes.from_timestamps(column)
+            if pa.types.is_timestamp(column.type)
+            else datetimes.parse_iso(column, z_is_local=z_is_local)
+        )
+        return parsed, wrong | parsed.invalid
+    return column, wrong
+
+
+def _from_arrow(column: pa.Array | pa.ChunkedArray, kind: Kind) -> tuple[Any, np.ndarray]:
+    kind_type = column.type
+    if pa.types.is_dictionary(kind_type):
+        column = column.cast(kind_type.value_type)
+        kind_type = column.type
+    count = len(column)
+    nothing_wrong = np.zeros(count, dtype=bool)
+    if pa.types.is_null(kind_type):
+        empty_type = pa.string() if kind is Kind.DATETIME else ARROW_TYPES[kind]
+        return pa.nulls(count, empty_type), nothing_wrong
+
+    if kind is Kind.INTEGER:
+        if (
+            pa.types.is_integer(kind_type)
+            or pa.types.is_floating(kind_type)
+            or pa.types.is_decimal(kind_type)
+        ):
+            return _integers(column)
+    elif kind is Kind.NUMBER:
+        if (
+            pa.types.is_integer(kind_type)
+            or pa.types.is_floating(kind_type)
+            or pa.types.is_decimal(kind_type)
+        ):
+            return column.cast(pa.float64()), nothing_wrong
+    elif kind is Kind.STRING:
+        if pa.types.is_string(kind_type) or pa.types.is_large_string(kind_type):
+            return column.cast(pa.large_string()), nothing_wrong
+    elif kind is Kind.BOOLEAN:
+        if pa.types.is_boolean(kind_type):
+            return column, nothing_wrong
+    elif kind is Kind.DATETIME:
+        if pa.types.is_string(kind_type) or pa.types.is_large_string(kind_type):
+            return column.cast(pa.string()), nothing_wrong
+        if pa.types.is_timestamp(kind_type):
+            return column, nothing_wrong
+        if pa.types.is_date(kind_type):
+            return column.cast(pa.timestamp("us")), nothing_wrong
+
+    # The whole column has another type: every value present is a violation.
+    wrong = column.is_valid().to_numpy(zero_copy_only=False)
+    empty_type = pa.string() if kind is Kind.DATETIME else ARROW_TYPES[kind]
+    return pa.nulls(count, empty_type), wrong
+
+
+def _integers(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """int64 of a numeric column; fractional or out-of-range values are wrong."""
+    if pa.types.is_integer(column.type) and column.type != pa.uint64():
+        return column.cast(pa.int64()), np.zeros(len(column), dtype=bool)
+    floats = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    present = column.is_valid().to_numpy(zero_copy_only=False)
+    integral = np.isfinite(floats) & (np.floor(floats) == floats) & (np.abs(floats) < 2.0**63)
+    wrong = present & ~integral
+    if pa.types.is_unsigned_integer(column.type):
+        # uint64 beyond int64 went through float above; exact values come from the ints.
+        ints = column.cast(pa.int64(), safe=False).to_numpy(zero_copy_only=False)
+        ints = np.where(wrong | ~present, 0, ints)
+    else:
+        ints = np.where(wrong | ~present, 0, floats).astype(np.int64)
+    return pa.array(ints, mask=wrong | ~present), wrong
+
+
+def _python_integer(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and -(2**63) <= value < 2**63:
+        return value
+    return None
+
+
+def _python_number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+def _python_of(kind_type: type) -> Any:
+    return lambda value: value if isinstance(value, kind_type) else None
+
+
+_PYTHON_CONVERTERS = {
+    Kind.INTEGER: _python_integer,
+    Kind.NUMBER: _python_number,
+    Kind.STRING: _python_of(str),
+    Kind.BOOLEAN: _python_of(bool),
+    Kind.DATETIME: _python_of(str),
+}
+
+
+def _from_python_values(values: list[Any], kind: Kind) -> tuple[pa.Array, np.ndarray]:
+    """Typed array from Python values of mixed JSON types (a column pyarrow could not take).
+
+    This is the one per-value loop in loading, and only columns whose values
+    disagree in type come here.
+    """
+    convert = _PYTHON_CONVERTERS[kind]
+    kept = [None if value is None else convert(value) for value in values]
+    wrong = np.fromiter(
+        (value is not None and typed is None for value, typed in zip(values, kept, strict=True)),
+        dtype=bool,
+        count=len(values),
+    )
+    arrow_type = pa.string() if kind is Kind.DATETIME else ARROW_TYPES[kind]
+    return pa.array(kept, type=arrow_type), wrong
+
+
+def _free_column(column: Column) -> pa.Array | pa.ChunkedArray:
+    """A field the contract leaves free: kept as read; mixed values kept as JSON text."""
+    if not isinstance(column, list):
+        return column
+    return pa.array(
+        [None if value is None else json.dumps(value, ensure_ascii=False) for value in column],
+        type=pa.large_string(),
+    )
+
+
+def describe_value(value: Any) -> str:
+    """A short JSON-like rendering of a raw value for messages."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return "NaN" if np.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return str(value)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
