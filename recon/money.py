@@ -1,13 +1,14 @@
 """Exact arithmetic on amounts that arrive as JSON floats.
 
-The policy (explained for auditors in ``docs/money.md``): an amount is kept as
-the float the source sent, so frames show what the API said, and every sum,
-difference and comparison is made in int64 *units* of 1/10,000 (four decimal
-places, a hundredth of a cent). Turning a float into units rounds half to even
-at the fourth decimal; from there arithmetic is exact and independent of row
-order, so 0.1 + 0.2 reconciles with 0.3 and a ledger sums the same however it
-is sorted. float64 holds every four-decimal amount below 9e11 exactly enough to
-round-trip, and ``MAX_ABS`` keeps sums of millions of rows inside int64.
+The policy (explained for auditors in ``docs/money-and-time.md``): an amount
+is kept as the float the source sent, so frames show what the API said, and
+every sum, difference and comparison is made in int64 *units* of 1/10,000
+(four decimal places, a hundredth of a cent). A float becomes the nearest
+unit; for any amount written with up to four decimals that is exactly the
+amount written, because float64 is within 1e-12 of it. From there arithmetic
+is exact and independent of row order, so 0.1 + 0.2 reconciles with 0.3 and a
+ledger sums the same however it is sorted. ``MAX_ABS`` keeps sums of millions
+of rows inside int64.
 """
 
 from __future__ import annotations

@@ -98,7 +98,8 @@ def _jsonl_records(path: Path):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                # Without its line break, so that an error's column is on this line.
+                record = json.loads(line.rstrip(b"\r\n"))
             except UnicodeDecodeError as exc:
                 raise SnapshotFileError(
                     f"{path}: line {line_number} is not UTF-8 text ({exc.reason}); "

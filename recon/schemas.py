@@ -241,39 +241,33 @@ def _from_arrow(column: pa.Array | pa.ChunkedArray, kind: Kind) -> tuple[Any, np
     if pa.types.is_dictionary(kind_type):
         column = column.cast(kind_type.value_type)
         kind_type = column.type
+    if pa.types.is_decimal(kind_type) and kind in (Kind.INTEGER, Kind.NUMBER):
+        # Arrow's decimal-to-double cast is not correctly rounded (100.10 -> 100.10000000000001);
+        # parsing the decimal's text is.
+        column = column.cast(pa.string()).cast(pa.float64())
+        kind_type = column.type
     count = len(column)
     nothing_wrong = np.zeros(count, dtype=bool)
     if pa.types.is_null(kind_type):
         empty_type = pa.string() if kind is Kind.DATETIME else ARROW_TYPES[kind]
         return pa.nulls(count, empty_type), nothing_wrong
 
-    if kind is Kind.INTEGER:
-        if (
-            pa.types.is_integer(kind_type)
-            or pa.types.is_floating(kind_type)
-            or pa.types.is_decimal(kind_type)
-        ):
-            return _integers(column)
-    elif kind is Kind.NUMBER:
-        if (
-            pa.types.is_integer(kind_type)
-            or pa.types.is_floating(kind_type)
-            or pa.types.is_decimal(kind_type)
-        ):
-            return column.cast(pa.float64()), nothing_wrong
-    elif kind is Kind.STRING:
-        if pa.types.is_string(kind_type) or pa.types.is_large_string(kind_type):
-            return column.cast(pa.large_string()), nothing_wrong
-    elif kind is Kind.BOOLEAN:
-        if pa.types.is_boolean(kind_type):
-            return column, nothing_wrong
-    elif kind is Kind.DATETIME:
-        if pa.types.is_string(kind_type) or pa.types.is_large_string(kind_type):
-            return column.cast(pa.string()), nothing_wrong
-        if pa.types.is_timestamp(kind_type):
-            return column, nothing_wrong
-        if pa.types.is_date(kind_type):
-            return column.cast(pa.timestamp("us")), nothing_wrong
+    numeric = pa.types.is_integer(kind_type) or pa.types.is_floating(kind_type)
+    textual = pa.types.is_string(kind_type) or pa.types.is_large_string(kind_type)
+    if kind is Kind.INTEGER and numeric:
+        return _integers(column)
+    if kind is Kind.NUMBER and numeric:
+        return column.cast(pa.float64()), nothing_wrong
+    if kind is Kind.STRING and textual:
+        return column.cast(pa.large_string()), nothing_wrong
+    if kind is Kind.BOOLEAN and pa.types.is_boolean(kind_type):
+        return column, nothing_wrong
+    if kind is Kind.DATETIME and textual:
+        return column.cast(pa.string()), nothing_wrong
+    if kind is Kind.DATETIME and pa.types.is_timestamp(kind_type):
+        return column, nothing_wrong
+    if kind is Kind.DATETIME and pa.types.is_date(kind_type):
+        return column.cast(pa.timestamp("us")), nothing_wrong
 
     # The whole column has another type: every value present is a violation.
     wrong = column.is_valid().to_numpy(zero_copy_only=False)

@@ -155,7 +155,9 @@ def write_file(directory: Path, stem: str, records: list[dict[str, Any]], fmt: s
     directory.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
         path = directory / f"{stem}.parquet"
-        pq.write_table(pa.Table.from_pylist(records), path)
+        # from_pylist takes its columns from the first record alone: give it every key.
+        names = dict.fromkeys(name for record in records for name in record)
+        pq.write_table(pa.Table.from_pylist([{n: r.get(n) for n in names} for r in records]), path)
         return path
     if fmt == "jsonl":
         path = directory / f"{stem}.jsonl"

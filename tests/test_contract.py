@@ -33,10 +33,25 @@ def test_default_rule_set_declares_every_rule_with_the_contract_severity():
 def test_public_api_is_pinned():
     assert sorted(recon.__all__) == sorted(
         [
-            "AuditResult", "ConfigError", "ExitCode", "FailOn", "Outcome", "OutputError",
-            "ReconError", "RuleOutcome", "RuleSet", "Severity", "Snapshot", "SnapshotError",
-            "SnapshotFileError", "UsageError", "__version__", "audit", "load_ruleset",
-            "load_snapshot", "write_reports",
+            "AuditResult",
+            "ConfigError",
+            "ExitCode",
+            "FailOn",
+            "Outcome",
+            "OutputError",
+            "ReconError",
+            "RuleOutcome",
+            "RuleSet",
+            "Severity",
+            "Snapshot",
+            "SnapshotError",
+            "SnapshotFileError",
+            "UsageError",
+            "__version__",
+            "audit",
+            "load_ruleset",
+            "load_snapshot",
+            "write_reports",
         ]
     )
     for name in recon.__all__:
