@@ -96,7 +96,7 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
             result.violations.append(
                 _violations(
                     rows,
-                    spec,
+                    spec.name,
                     "type",
                     expected=spec.kind.value,
                     actual=_values_at(raw_column, rows),
@@ -171,17 +171,7 @@ def _pandera_violations(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
         # A case without an index concerns the whole column (a dtype failure): every record.
         rows = np.arange(len(frame)) if index.isna().any() else index.to_numpy(dtype=np.int64)
         actual = None if why == "missing" else frame[name].iloc[rows].to_numpy(dtype=object)
-        pieces.append(
-            pd.DataFrame(
-                {
-                    "row": rows,
-                    "field": name,
-                    "reason": why,
-                    "expected": kinds[name].value,
-                    "actual": actual if actual is not None else None,
-                }
-            )
-        )
+        pieces.append(_violations(rows, name, why, expected=kinds[name].value, actual=actual))
     return pd.concat(pieces, ignore_index=True) if pieces else _empty_violations()
 
 
@@ -196,10 +186,10 @@ def _merge_violations(pieces: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _violations(
-    rows: np.ndarray, spec: Field, reason: str, *, expected: str, actual: Any
+    rows: np.ndarray, name: str, reason: str, *, expected: str, actual: Any
 ) -> pd.DataFrame:
     return pd.DataFrame(
-        {"row": rows, "field": spec.name, "reason": reason, "expected": expected, "actual": actual}
+        {"row": rows, "field": name, "reason": reason, "expected": expected, "actual": actual}
     )
 
 
