@@ -108,7 +108,16 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def _broadcast(value: Any, count: int) -> np.ndarray:
+def _broadcast(value: Any, count: int) -> pd.Series:
+    """``value`` as an object Series of ``count`` items.
+
+    Explicitly object: pandas 3 infers an object array of strings as its string dtype, whose
+    missing value is NaN, and a null ``actual`` would then be written as "NaN".
+    """
+    return pd.Series(_values(value, count), dtype=object)
+
+
+def _values(value: Any, count: int) -> np.ndarray:
     if isinstance(value, pd.Series | pd.Index):
         values = value.to_numpy(dtype=object, na_value=None)
     elif isinstance(value, np.ndarray):

@@ -188,8 +188,17 @@ def _merge_violations(pieces: list[pd.DataFrame]) -> pd.DataFrame:
 def _violations(
     rows: np.ndarray, name: str, reason: str, *, expected: str, actual: Any
 ) -> pd.DataFrame:
+    if actual is None:
+        actual = [None] * len(rows)
+    # Object, not pandas' inferred string dtype, whose NaN would stand for a null actual.
     return pd.DataFrame(
-        {"row": rows, "field": name, "reason": reason, "expected": expected, "actual": actual}
+        {
+            "row": rows,
+            "field": name,
+            "reason": reason,
+            "expected": expected,
+            "actual": pd.Series(list(actual), dtype=object),
+        }
     )
 
 

@@ -42,7 +42,7 @@ def balance_mismatch(ctx: AuditContext) -> Evaluation:
         " (difference ",
         text.amounts(difference[rows]),
         ", tolerance ",
-        str(ctx.ruleset.tolerance),
+        f"{ctx.ruleset.tolerance:g}",
         ")",
     )
     found = findings.make(

@@ -72,6 +72,9 @@ class Ledger:
     """How many uses went into the sum (amount valid and present, each use Id once)."""
     linked: np.ndarray
     """How many uses point at the parent at all."""
+    unknown: np.ndarray
+    """How many of them have no amount (null where the field is optional): such a ledger
+    cannot be summed."""
 
 
 @dataclass(frozen=True)
@@ -112,9 +115,12 @@ class AuditContext:
         created = timestamps(uses.frame["CreatedOn"])
         from_booking = self.links.booking & ~np.isnat(booking_from)
         time = np.where(from_booking, booking_from, created)
+        # A booking use whose BookingFromTime failed its schema has no knowable usage time.
+        booking_time_failed = self.links.booking & ~uses.valid("BookingFromTime")
         judgeable = (
-            uses.valid("BookingId", "CreatedOn")
-            & (uses.valid("BookingFromTime") | ~self.links.booking)
+            uses.valid("BookingId")
+            & ~booking_time_failed
+            & (from_booking | uses.valid("CreatedOn"))
             & ~np.isnat(time)
         )
         source = np.where(from_booking, "BookingFromTime", "CreatedOn")
@@ -142,7 +148,8 @@ class AuditContext:
         children, parents = self[child], self[parent]
         amounts = children.frame["CreditUsed"]
         linked = parent_rows != NO_ROW
-        counted = linked & children.valid("CreditUsed") & amounts.notna().to_numpy()
+        unknown = linked & children.valid("CreditUsed") & amounts.isna().to_numpy()
+        counted = linked & children.valid("CreditUsed") & ~unknown
         # Rows repeating the same use Id count once: the first of them that can be counted.
         if (self.occurrences(child, "Id") > 1).any():
             ids = children.frame["Id"]
@@ -154,8 +161,11 @@ class AuditContext:
         np.add.at(units, parent_rows[counted], money.to_units(amounts)[counted])
         counts = np.bincount(parent_rows[counted], minlength=size)
         links = np.bincount(parent_rows[linked], minlength=size)
+        unknowns = np.bincount(parent_rows[unknown], minlength=size)
         first = self._first_row_of_id(parent)
-        return Ledger(units=units[first], counted=counts[first], linked=links[first])
+        return Ledger(
+            units=units[first], counted=counts[first], linked=links[first], unknown=unknowns[first]
+        )
 
     def _first_row_of_id(self, entity: Entity) -> np.ndarray:
         """For each record, the first row holding its Id (itself when its Id is unusable)."""
@@ -166,8 +176,10 @@ class AuditContext:
             return rows
         usable = data.valid("Id") & ids.notna().to_numpy()
         first_rows = np.flatnonzero(usable & ~ids.duplicated(keep="first").to_numpy())
-        positions = pd.Index(int_ids(ids)[first_rows]).get_indexer(int_ids(ids))
-        return np.where(usable & (positions >= 0), first_rows[np.maximum(positions, 0)], rows)
+        first = take(
+            first_rows, pd.Index(int_ids(ids)[first_rows]).get_indexer(int_ids(ids)), NO_ROW
+        )
+        return np.where(usable & (first != NO_ROW), first, rows)
 
     def credit_ids_of_uses(self) -> pd.Series:
         """Each use's credit Id where that credit is in the snapshot, else null."""
@@ -185,9 +197,8 @@ class AuditContext:
         usable = parents.valid("Id") & ids.notna().to_numpy()
         first_rows = np.flatnonzero(usable & ~ids.duplicated(keep="first").to_numpy())
         index = pd.Index(int_ids(ids)[first_rows])
-        positions = index.get_indexer(int_ids(keys))
-        found = (positions >= 0) & keys.notna().to_numpy() & children.valid(foreign_key)
-        return np.where(found, first_rows[np.maximum(positions, 0)], NO_ROW)
+        rows = take(first_rows, index.get_indexer(int_ids(keys)), NO_ROW)
+        return np.where(keys.notna().to_numpy() & children.valid(foreign_key), rows, NO_ROW)
 
 
 class _OccurrenceCache(dict):

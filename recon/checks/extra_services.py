@@ -57,7 +57,8 @@ def extra_service_orphan(ctx: AuditContext) -> Evaluation:
 
 def extra_service_balance_mismatch(ctx: AuditContext) -> Evaluation:
     """An allowance with at least one use where TotalUses - RemainingUses differs from the
-    sum of its uses' CreditUsed."""
+    sum of its uses' CreditUsed. An allowance with a use of unknown amount (CreditUsed null)
+    cannot be reconciled and is not judged."""
     allowances = ctx[ALLOWANCE]
     frame = allowances.frame
     ledger = ctx.allowance_ledger
@@ -67,6 +68,7 @@ def extra_service_balance_mismatch(ctx: AuditContext) -> Evaluation:
         & present(frame["TotalUses"])
         & present(frame["RemainingUses"])
         & (ledger.linked > 0)
+        & (ledger.unknown == 0)
     )
     total, remaining = money.to_units(frame["TotalUses"]), money.to_units(frame["RemainingUses"])
     consumed = total - remaining

@@ -87,9 +87,9 @@ def duplicate_record(ctx: AuditContext) -> Evaluation:
         uid_part = text.where(
             by_uid,
             text.concat(
-                "UniqueId ",
+                'UniqueId "',
                 text.strings(frame["UniqueId"].iloc[rows]),
-                " occurs ",
+                '" occurs ',
                 text.ids(uid_counts[rows]),
                 " times",
             ),

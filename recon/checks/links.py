@@ -9,6 +9,7 @@ an administrator's manual adjustment.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .. import findings, money
 from ..entities import CREDIT, CREDIT_USE
@@ -155,7 +156,7 @@ def denormalisation_mismatch(ctx: AuditContext) -> Evaluation:
     for link, prefix in _DENORMALISED:
         unlinked = uses.valid(link) & ~(frame[link].to_numpy(dtype=np.int64, na_value=0) > 0)
         copied = [name for name in frame.columns if name.startswith(prefix) and name != link]
-        set_without_link = [unlinked & present(frame[name]) & uses.valid(name) for name in copied]
+        set_without_link = [unlinked & _is_set(frame[name]) & uses.valid(name) for name in copied]
         names = (
             text.join_present(
                 [
@@ -224,6 +225,16 @@ def ineligible_use(ctx: AuditContext) -> Evaluation:
         credit_id=credit_ids,
     )
     return Evaluation(found, int(judged.sum()))
+
+
+def _is_set(values: pd.Series) -> np.ndarray:
+    """A denormalised value that says something: not null, not blank, and not the API's
+    defaults for "none" (0, false) that it writes for a missing relation."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.fillna(False).to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.fillna(0).ne(0).to_numpy(dtype=bool)
+    return present(values)
 
 
 def _amounts(ctx: AuditContext, rows: np.ndarray) -> np.ndarray:

@@ -183,7 +183,7 @@ def test_duplicate_record__exact_repeat_names_both_keys(tmp_path):
     hits = result.findings[result.findings["rule"] == "duplicate_record"]
     assert len(hits) == 3
     assert hits["message"].iloc[0] == (
-        "Id 1 occurs 3 times; UniqueId credit-00000001 occurs 3 times in CoworkerBookingCredit"
+        'Id 1 occurs 3 times; UniqueId "credit-00000001" occurs 3 times in CoworkerBookingCredit'
     )
     assert hits["actual"].tolist() == [3, 3, 3]
 

@@ -1,0 +1,105 @@
+"""Edge cases found in review, each once a crash or a wrong finding."""
+
+import json
+
+from builders import (
+    MISSING,
+    allowance,
+    allowance_use,
+    audit,
+    audit_records,
+    credit,
+    finding,
+    found,
+    outcome,
+    use,
+    write_snapshot,
+)
+
+import recon
+
+
+def test_uses_against_an_empty_credits_file_are_orphans(tmp_path):
+    result = audit_records(tmp_path, credits=[], uses=[use(10, 5)])
+    assert found(result, "orphan_use") == [10]
+
+
+def test_extra_service_uses_against_an_empty_allowances_file_are_orphans(tmp_path):
+    result = audit_records(
+        tmp_path,
+        credits=[credit(1)],
+        uses=[],
+        allowances=[],
+        allowance_uses=[allowance_use(30, 20)],
+    )
+    assert found(result, "extra_service_orphan") == [30]
+
+
+def test_missing_required_field_has_a_null_actual_beside_text_actuals(tmp_path):
+    result = audit_records(
+        tmp_path, credits=[credit(1, CoworkerId=MISSING), credit(2, BusinessId="x")], uses=[]
+    )
+    recon_out = tmp_path / "out"
+    recon.write_reports(result, recon_out, ["json"])
+    violations = json.loads((recon_out / "findings.json").read_text())["findings"]
+    actuals = {(v["record_id"], v["field"]): v["actual"] for v in violations}
+    assert actuals == {(1, "CoworkerId"): None, (2, "BusinessId"): "x"}
+
+
+def test_denormalised_zero_and_false_are_the_apis_none(tmp_path):
+    result = audit_records(
+        tmp_path,
+        credits=[credit(1, RemainingCredit=90.0)],
+        uses=[use(10, 1, CoworkerInvoiceLineCoworkerInvoiceId=0, EventAttendeeIsCheckedIn=False)],
+    )
+    assert found(result, "denormalisation_mismatch") == []
+
+
+def test_blank_unique_ids_are_quoted_in_the_message(tmp_path):
+    result = audit_records(
+        tmp_path, credits=[credit(1, UniqueId=""), credit(2, UniqueId="")], uses=[]
+    )
+    assert (
+        result.findings["message"].iloc[0] == 'UniqueId "" occurs 2 times in CoworkerBookingCredit'
+    )
+
+
+def test_zero_tolerance_is_shown_as_zero(tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[amounts]\ntolerance = 0\n")
+    result = audit_records(
+        tmp_path, credits=[credit(1, RemainingCredit=99.0)], uses=[], rules=rules
+    )
+    assert finding(result, "balance_mismatch")["message"].endswith("(difference 1.00, tolerance 0)")
+
+
+def test_booking_use_dated_by_its_booking_needs_no_valid_created_on(tmp_path):
+    late = use(
+        10,
+        1,
+        BookingFromTime="2025-04-02T10:00:00",
+        BookingToTime="2025-04-02T11:00:00",
+        CreatedOn="not a date",
+    )
+    result = audit_records(tmp_path, credits=[credit(1, RemainingCredit=90.0)], uses=[late])
+    assert found(result, "expired_credit_use") == [10]
+
+
+def test_allowance_with_uses_of_unknown_amount_is_not_judged(tmp_path):
+    result = audit_records(
+        tmp_path,
+        credits=[credit(1)],
+        uses=[],
+        allowances=[allowance(20, RemainingUses=480)],
+        allowance_uses=[allowance_use(30, 20, CreditUsed=None)],
+    )
+    assert found(result, "extra_service_balance_mismatch") == []
+    assert outcome(result, "extra_service_balance_mismatch").evaluated == 0
+
+
+def test_snapshot_with_nothing_but_empty_files(tmp_path):
+    snapshot = write_snapshot(
+        tmp_path / "s", credits=[], uses=[], allowances=[], allowance_uses=[], fmt="json"
+    )
+    result = audit(snapshot)
+    assert result.findings.empty and result.exit_code == 0
