@@ -88,7 +88,7 @@ def extra_service_balance_mismatch(ctx: AuditContext) -> Evaluation:
         text.quantities(ledger.units[rows]),
         " (difference ",
         text.quantities(difference[rows]),
-        ")",
+        f", tolerance {ctx.ruleset.tolerance:g})",
     )
     found = findings.make(
         ALLOWANCE,

@@ -67,8 +67,8 @@ def test_extra_service_balance_mismatch__ledger_disagrees(tmp_path):
         "warning",
     )
     assert (
-        hit["message"]
-        == "TotalUses - RemainingUses = 600 - 480 = 120 but its 1 use sums to 60 (difference 60)"
+        hit["message"] == "TotalUses - RemainingUses = 600 - 480 = 120 but its 1 use sums to 60 "
+        "(difference 60, tolerance 0.005)"
     )
 
 
