@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .datetimes import Zones
 from .errors import ConfigError
 from .exitcodes import Severity
 from .fields import DATETIME_FIELDS
@@ -54,12 +55,14 @@ class RuleSet:
     sources: tuple[dict[str, str], ...] = field(default=())
     """Each file the set was read from (``name`` and ``sha256``), the default first."""
 
-    def zone_of(self, business_ids: pd.Series) -> np.ndarray:
-        """The IANA zone name of each ``BusinessId`` (the default zone where unknown or null)."""
+    def zones_of(self, business_ids: pd.Series) -> Zones:
+        """The zone of each ``BusinessId`` (the default zone where unknown or null)."""
         if not self.zones:
-            return np.full(len(business_ids), self.default_zone, dtype=object)
-        zones = business_ids.map(dict(self.zones))
-        return zones.to_numpy(dtype=object, na_value=self.default_zone)
+            return Zones.uniform(len(business_ids), self.default_zone)
+        names = (self.default_zone, *sorted(set(self.zones.values())))
+        code_of = {business: names.index(zone) for business, zone in self.zones.items()}
+        codes = business_ids.map(code_of).fillna(0).to_numpy(dtype=np.int16)
+        return Zones(codes, names)
 
     def describe(self) -> dict[str, Any]:
         """The effective settings as plain data, for reports."""

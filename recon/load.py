@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from . import readers, schemas
 from .config import RuleSet
+from .datetimes import Zones
 from .entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE, ENTITIES, Entity
 from .snapshot import SnapshotFile, locate, read_manifest
 
@@ -37,6 +37,8 @@ class Snapshot:
     files: dict[Entity, SnapshotFile]
     entities: dict[Entity, schemas.TypedEntity]
     manifest: dict[str, Any] | None
+    sha256: dict[Entity, str]
+    """The SHA-256 of each entity's file, as read."""
 
     def __contains__(self, entity: object) -> bool:
         return entity in self.entities
@@ -54,25 +56,24 @@ def load_snapshot(path: str | Path, ruleset: RuleSet) -> Snapshot:
     path = Path(path)
     files = locate(path)
     manifest = read_manifest(path)
-    coerced = {
-        entity: schemas.coerce(entity, readers.read(files[entity]), z_is_local=ruleset.z_is_local)
-        for entity in ENTITIES
-        if entity in files
-    }
+    coerced, sha256 = {}, {}
+    for entity in ENTITIES:
+        if entity in files:
+            raw = readers.read(files[entity])
+            sha256[entity] = raw.sha256
+            coerced[entity] = schemas.coerce(entity, raw, z_is_local=ruleset.z_is_local)
     zones = _zones(coerced, ruleset)
     for entity, data in coerced.items():
         schemas.localise_datetimes(data, zones[entity])
     typed = {entity: schemas.validate(data) for entity, data in coerced.items()}
-    return Snapshot(path=path, files=files, entities=typed, manifest=manifest)
+    return Snapshot(path=path, files=files, entities=typed, manifest=manifest, sha256=sha256)
 
 
-def _zones(
-    coerced: dict[Entity, schemas.CoercedEntity], ruleset: RuleSet
-) -> dict[Entity, np.ndarray]:
-    """The IANA zone of every record of every entity."""
+def _zones(coerced: dict[Entity, schemas.CoercedEntity], ruleset: RuleSet) -> dict[Entity, Zones]:
+    """The time zone of every record of every entity."""
     if not ruleset.zones:
         return {
-            entity: np.full(data.num_rows, ruleset.default_zone, dtype=object)
+            entity: Zones.uniform(data.num_rows, ruleset.default_zone)
             for entity, data in coerced.items()
         }
     business = {
@@ -93,7 +94,7 @@ def _zones(
             business[entity] = pd.Series(
                 pd.NA, index=range(coerced[entity].num_rows), dtype="Int64"
             )
-    return {entity: ruleset.zone_of(business[entity]) for entity in coerced}
+    return {entity: ruleset.zones_of(business[entity]) for entity in coerced}
 
 
 def _int_column(data: schemas.CoercedEntity, name: str) -> pd.Series:

@@ -32,7 +32,8 @@ from .readers import Column, RawTable
 ARROW_TYPES: dict[Kind, pa.DataType] = {
     Kind.INTEGER: pa.int64(),
     Kind.NUMBER: pa.float64(),
-    Kind.STRING: pa.large_string(),
+    # string, not large_string: what readers produce, so typing text costs no copy.
+    Kind.STRING: pa.string(),
     Kind.BOOLEAN: pa.bool_(),
     Kind.DATETIME: pa.timestamp("us"),
 }
@@ -77,7 +78,8 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
     """Type every declared field of ``raw``; free fields are kept as read."""
     columns = dict(raw.columns)
     for alias, name in ALIASES.get(entity, {}).items():
-        if alias in columns and name not in columns:
+        # The reader may have added the declared field as an all-null column.
+        if alias in columns and (name not in columns or _all_null(columns[name])):
             columns[name] = columns.pop(alias)
 
     result = CoercedEntity(entity, raw.num_rows, {}, {})
@@ -107,7 +109,7 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
     return result
 
 
-def localise_datetimes(coerced: CoercedEntity, zones: np.ndarray) -> None:
+def localise_datetimes(coerced: CoercedEntity, zones: datetimes.Zones) -> None:
     """Turn the parsed date-times of ``coerced`` into local wall-clock columns, in place."""
     for name, parsed in coerced.datetimes.items():
         local = datetimes.localise(parsed, zones)
@@ -208,6 +210,12 @@ def _empty_violations() -> pd.DataFrame:
     )
 
 
+def _all_null(column: Column) -> bool:
+    if isinstance(column, list):
+        return all(value is None for value in column)
+    return column.null_count == len(column)
+
+
 def _values_at(column: Column, rows: np.ndarray) -> list[Any]:
     if isinstance(column, list):
         return [column[row] for row in rows]
@@ -258,7 +266,7 @@ def _from_arrow(column: pa.Array | pa.ChunkedArray, kind: Kind) -> tuple[Any, np
     if kind is Kind.NUMBER and numeric:
         return column.cast(pa.float64()), nothing_wrong
     if kind is Kind.STRING and textual:
-        return column.cast(pa.large_string()), nothing_wrong
+        return column.cast(pa.string()), nothing_wrong
     if kind is Kind.BOOLEAN and pa.types.is_boolean(kind_type):
         return column, nothing_wrong
     if kind is Kind.DATETIME and textual:
@@ -346,7 +354,7 @@ def _free_column(column: Column) -> pa.Array | pa.ChunkedArray:
         return column
     return pa.array(
         [None if value is None else json.dumps(value, ensure_ascii=False) for value in column],
-        type=pa.large_string(),
+        type=pa.string(),
     )
 
 

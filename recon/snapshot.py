@@ -32,9 +32,6 @@ class SnapshotFile:
     def name(self) -> str:
         return self.path.name
 
-    def sha256(self) -> str:
-        return sha256_file(self.path)
-
 
 def locate(directory: Path) -> dict[Entity, SnapshotFile]:
     """The file of each entity present in ``directory``; required ones must be there."""

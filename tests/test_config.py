@@ -1,5 +1,6 @@
 """Rule-set files: defaults, layering, and an error naming every key that cannot be used."""
 
+import pandas as pd
 import pytest
 from builders import rules_file
 
@@ -100,9 +101,7 @@ def test_missing_rule_set_file(tmp_path):
         recon.load_ruleset(tmp_path / "nope.toml")
 
 
-def test_zone_of_maps_business_ids_with_the_default_for_the_rest(tmp_path):
-    import pandas as pd
-
+def test_zones_of_maps_business_ids_with_the_default_for_the_rest(tmp_path):
     ruleset = recon.load_ruleset(rules_file(tmp_path, '[time.zones]\n7 = "Asia/Tokyo"\n'))
-    zones = ruleset.zone_of(pd.Series([7, 8, None], dtype="Int64"))
-    assert zones.tolist() == ["Asia/Tokyo", "UTC", "UTC"]
+    zones = ruleset.zones_of(pd.Series([7, 8, None], dtype="Int64"))
+    assert [zones.names[code] for code in zones.codes] == ["Asia/Tokyo", "UTC", "UTC"]

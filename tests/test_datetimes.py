@@ -4,7 +4,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from recon.datetimes import localise, parse_iso
+from recon.datetimes import Zones, localise, parse_iso, parse_with_regex
 
 
 @pytest.mark.parametrize(
@@ -75,8 +75,8 @@ def test_localise__offsets_go_through_utc_into_each_rows_zone():
             ]
         )
     )
-    zones = np.array(
-        ["Europe/London", "Europe/London", "America/New_York", "America/New_York"], dtype=object
+    zones = Zones(
+        np.array([1, 1, 2, 2], dtype=np.int16), ("UTC", "Europe/London", "America/New_York")
     )
     local = localise(parsed, zones)
     # London changes to BST at 01:00 UTC on 30 March; values without offset stay as written.
@@ -87,3 +87,45 @@ def test_localise__offsets_go_through_utc_into_each_rows_zone():
         np.datetime64("2025-07-01T12:00:00"),
     ]
     assert local.dtype == np.dtype("datetime64[us]")
+
+
+def _fuzzed(count: int, seed: int) -> list[str]:
+    """Strings of the fast path's widths, mostly near-valid, with every kind of defect."""
+    rng = np.random.default_rng(seed)
+    base = np.datetime64("0001-01-01T00:00:00") + rng.integers(0, 9999 * 365 * 86400, count).astype(
+        "timedelta64[s]"
+    )
+    texts = np.datetime_as_string(base, unit="s").astype(object)
+    alphabet = list("0123456789-T:Z +.x")
+    out = []
+    for text in texts:
+        chars = list(text + ("Z" if rng.random() < 0.5 else ""))
+        for _ in range(rng.integers(0, 3)):
+            chars[rng.integers(0, len(chars))] = alphabet[rng.integers(0, len(alphabet))]
+        out.append("".join(chars))
+    # Calendar edges the random walk rarely reaches.
+    out += [
+        "2024-02-29T00:00:00",
+        "2025-02-29T00:00:00",
+        "2100-02-29T00:00:00",
+        "2000-02-29T23:59:59Z",
+        "2025-00-10T00:00:00",
+        "2025-13-10T00:00:00",
+        "2025-04-31T00:00:00",
+        "2025-04-30T24:00:00",
+        "2025-04-30T23:60:00",
+        "2025-04-30T23:59:60",
+        "0000-01-01T00:00:00",
+        "9999-12-31T23:59:59Z",
+    ]
+    return out
+
+
+@pytest.mark.parametrize("z_is_local", [False, True])
+def test_fast_path_agrees_with_the_general_path(z_is_local):
+    strings = pa.array(_fuzzed(20_000, seed=7))
+    fast = parse_iso(strings, z_is_local=z_is_local)
+    wall, offset = parse_with_regex(strings, z_is_local=z_is_local)
+    assert 0.2 < fast.invalid.mean() < 0.9  # both valid and invalid strings were exercised
+    np.testing.assert_array_equal(fast.wall, wall)
+    np.testing.assert_array_equal(fast.offset_minutes, offset)

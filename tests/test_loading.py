@@ -79,7 +79,7 @@ def test_typed_frames_use_arrow_dtypes(tmp_path):
     assert frame["CoworkerBookingCreditId"].dtype == pd.ArrowDtype(pa.int64())
     assert frame["CreditUsed"].dtype == pd.ArrowDtype(pa.float64())
     assert frame["BookingFromTime"].dtype == pd.ArrowDtype(pa.timestamp("us"))
-    assert frame["Description"].dtype == pd.ArrowDtype(pa.large_string())
+    assert frame["Description"].dtype == pd.ArrowDtype(pa.string())
     assert frame["BookingId"].isna().sum() == 2
 
 

@@ -15,7 +15,7 @@ from .. import findings, money
 from ..entities import CREDIT, CREDIT_USE
 from ..fields import BOOKING_LINKS
 from . import text
-from .context import NO_ROW, AuditContext, Evaluation, present, take, timestamps
+from .context import NO_ROW, AuditContext, Evaluation, positive_ids, present, take, timestamps
 
 
 def orphan_use(ctx: AuditContext) -> Evaluation:
@@ -152,42 +152,48 @@ def denormalisation_mismatch(ctx: AuditContext) -> Evaluation:
     booking that ends before it starts."""
     uses = ctx[CREDIT_USE]
     frame = uses.frame
-    parts, flagged = [], np.zeros(len(frame), dtype=bool)
+    # Masks over every use first; message text only for the few flagged ones.
+    set_without_link: dict[str, list[tuple[str, np.ndarray]]] = {}
     for link, prefix in _DENORMALISED:
-        unlinked = uses.valid(link) & ~(frame[link].to_numpy(dtype=np.int64, na_value=0) > 0)
-        copied = [name for name in frame.columns if name.startswith(prefix) and name != link]
-        set_without_link = [unlinked & _is_set(frame[name]) & uses.valid(name) for name in copied]
-        names = (
-            text.join_present(
-                [
-                    text.where(mask, name)
-                    for name, mask in zip(copied, set_without_link, strict=True)
-                ],
-                ", ",
-            )
-            if copied
-            else np.full(len(frame), "")
-        )
-        hit = np.logical_or.reduce(set_without_link) if copied else np.zeros(len(frame), bool)
-        parts.append(text.where(hit, text.concat(names, " set while ", link, " is empty")))
-        flagged |= hit
-
+        unlinked = uses.valid(link) & ~positive_ids(frame[link])
+        set_without_link[link] = [
+            (name, unlinked & _is_set(frame[name]) & uses.valid(name))
+            for name in frame.columns
+            if name.startswith(prefix) and name != link
+        ]
     start, end = timestamps(frame["BookingFromTime"]), timestamps(frame["BookingToTime"])
     backwards = uses.valid("BookingFromTime", "BookingToTime") & (end < start)
+    flagged = backwards.copy()
+    for copies in set_without_link.values():
+        for _, mask in copies:
+            flagged |= mask
+
+    rows = np.flatnonzero(flagged)
+    parts = []
+    for link, copies in set_without_link.items():
+        names = text.join_present([text.where(mask[rows], name) for name, mask in copies], ", ")
+        parts.append(
+            text.where(
+                np.strings.str_len(names) > 0, text.concat(names, " set while ", link, " is empty")
+            )
+        )
     parts.append(
         text.where(
-            backwards,
+            backwards[rows],
             text.concat(
-                "BookingToTime ", text.times(end), " is before BookingFromTime ", text.times(start)
+                "BookingToTime ",
+                text.times(end[rows]),
+                " is before BookingFromTime ",
+                text.times(start[rows]),
             ),
         )
     )
-    flagged |= backwards
-
-    rows = np.flatnonzero(flagged)
-    message = text.join_present([part[rows] for part in parts])
     found = findings.make(
-        CREDIT_USE, frame, rows, message=message, credit_id=ctx.credit_ids_of_uses().iloc[rows]
+        CREDIT_USE,
+        frame,
+        rows,
+        message=text.join_present(parts),
+        credit_id=ctx.credit_ids_of_uses().iloc[rows],
     )
     return Evaluation(found, len(frame))
 
@@ -197,7 +203,7 @@ def ineligible_use(ctx: AuditContext) -> Evaluation:
     for events. An invoice-line use is never ineligible."""
     uses, credits, links = ctx[CREDIT_USE], ctx[CREDIT], ctx.links
     credit_rows = ctx.credit_row_of_use
-    parts, flagged, judged = [], np.zeros(len(credit_rows), bool), np.zeros(len(credit_rows), bool)
+    refusals, judged = [], np.zeros(len(credit_rows), bool)
     for linked, link, permission, kind in (
         (links.booking, "BookingId", "CaneBeUsedForBookings", "booking"),
         (links.event, "EventAttendeeId", "CaneBeUsedForEvents", "event"),
@@ -206,20 +212,18 @@ def ineligible_use(ctx: AuditContext) -> Evaluation:
         known = take(column.notna().to_numpy() & credits.valid(permission), credit_rows, False)
         refused = take(column.eq(False).fillna(False).to_numpy(dtype=bool), credit_rows, False)
         judgeable = linked & uses.valid(link) & known
-        hit = judgeable & refused
-        parts.append(text.where(hit, f"{kind}-linked use of a credit with {permission} = false"))
-        flagged |= hit
+        refusals.append(
+            (judgeable & refused, f"{kind}-linked use of a credit with {permission} = false")
+        )
         judged |= judgeable
-    rows = np.flatnonzero(flagged)
+    rows = np.flatnonzero(np.logical_or.reduce([hit for hit, _ in refusals]))
     credit_ids = ctx.credit_ids_of_uses().iloc[rows]
-    message = text.concat(
-        text.join_present([part[rows] for part in parts]), " (credit ", text.ids(credit_ids), ")"
-    )
+    reasons = text.join_present([text.where(hit[rows], reason) for hit, reason in refusals])
     found = findings.make(
         CREDIT_USE,
         uses.frame,
         rows,
-        message=message,
+        message=text.concat(reasons, " (credit ", text.ids(credit_ids), ")"),
         expected=True,
         actual=False,
         credit_id=credit_ids,
