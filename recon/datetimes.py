@@ -22,6 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .byte_matrix import fixed_width_bytes
+
 ISO_PATTERN = (
     r"^(?P<date>\d{4}-\d{2}-\d{2})T(?P<hm>(?:[01]\d|2[0-3]):[0-5]\d)"
     r"(?::(?P<sec>[0-5]\d)(?:\.(?P<frac>\d{1,9}))?)?"
@@ -83,7 +85,7 @@ def parse_iso(strings: pa.Array | pa.ChunkedArray, *, z_is_local: bool = False) 
         rows = np.flatnonzero(lengths == width)
         for block in range(0, len(rows), _BLOCK):
             block_rows = rows[block : block + _BLOCK]
-            values, ok = _parse_fixed_width(_byte_matrix(strings, block_rows, width))
+            values, ok = _parse_fixed_width(fixed_width_bytes(strings, block_rows, width))
             accepted = block_rows[ok]
             wall[accepted] = values[ok]
             parsed[accepted] = True
@@ -104,19 +106,6 @@ def parse_iso(strings: pa.Array | pa.ChunkedArray, *, z_is_local: bool = False) 
 _DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
 _SEPARATORS = {4: ord("-"), 7: ord("-"), 10: ord("T"), 13: ord(":"), 16: ord(":")}
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-
-
-def _byte_matrix(strings: pa.Array, rows: np.ndarray, width: int) -> np.ndarray:
-    """The bytes of the strings at ``rows``, each ``width`` long, as a (rows, width) matrix."""
-    wide = pa.types.is_large_string(strings.type) or pa.types.is_large_binary(strings.type)
-    _, offsets_buffer, data_buffer = strings.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)
-    starts = offsets[strings.offset + rows].astype(np.int64)
-    data = np.frombuffer(data_buffer, dtype=np.uint8)
-    if len(rows) and starts[-1] - starts[0] == width * (len(rows) - 1):
-        # Back to back in the data buffer (the usual case): a view, no copy.
-        return data[starts[0] : starts[0] + width * len(rows)].reshape(len(rows), width)
-    return data[starts[:, None] + np.arange(width)]
 
 
 def _parse_fixed_width(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import money
+from ..byte_matrix import fingerprints, fixed_width_bytes
 from ..config import RuleSet
 from ..entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE, Entity
 from ..fields import BOOKING_LINKS
@@ -181,6 +182,7 @@ class AuditContext:
         )
         return np.where(usable & (first != NO_ROW), first, rows)
 
+    @cached_property
     def credit_ids_of_uses(self) -> pd.Series:
         """Each use's credit Id where that credit is in the snapshot, else null."""
         rows = self.credit_row_of_use
@@ -219,19 +221,52 @@ class _OccurrenceCache(dict):
 def value_counts_per_row(values: pd.Series) -> np.ndarray:
     """How many times each row's value occurs in ``values`` (0 for null).
 
-    Arrow's hash-based dictionary encoding plus a bincount: several times faster
-    than ``Series.duplicated`` on millions of strings.
+    Hashing millions of distinct values is the slow way. Integers (and the
+    64-bit fingerprints of fixed-width strings, such as UUIDs) are sorted
+    instead to find the few suspect rows whose key repeats; only those are
+    counted exactly. Equal values always have equal keys, so every copy of a
+    repeated value is among the suspects and the counts are exact.
     """
     array = pa.array(values)
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
+    present = array.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(present)
+    keys = _sort_keys(array, rows)
+    if keys is None:
+        return _exact_counts(array)
+    counts = present.astype(np.int64)
+    suspects = rows[_repeated(keys)]
+    if len(suspects):
+        counts[suspects] = _exact_counts(array.take(pa.array(suspects)))
+    return counts
+
+
+def _sort_keys(array: pa.Array, rows: np.ndarray) -> np.ndarray | None:
+    """Keys that are equal wherever values are: the values of an integer column, the
+    fingerprints of a fixed-width string column; None for any other column."""
+    if pa.types.is_integer(array.type):
+        return array.take(pa.array(rows)).to_numpy(zero_copy_only=False)
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        lengths = pc.binary_length(array.take(pa.array(rows))).to_numpy(zero_copy_only=False)
+        if len(lengths) and (lengths == lengths[0]).all():
+            return fingerprints(fixed_width_bytes(array, rows, int(lengths[0])))
+    return None
+
+
+def _repeated(keys: np.ndarray) -> np.ndarray:
+    """Mask of the keys whose value occurs more than once."""
+    if len(keys) < 2 or (keys[1:] > keys[:-1]).all():
+        return np.zeros(len(keys), dtype=bool)  # strictly increasing: the API's Id order
+    ordered = np.sort(keys)
+    repeats = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    return pc.is_in(pa.array(keys), value_set=pa.array(repeats)).to_numpy(zero_copy_only=False)
+
+
+def _exact_counts(array: pa.Array) -> np.ndarray:
+    """Counts by Arrow's hash-based dictionary encoding (0 for null)."""
     if len(array) == 0:
         return np.zeros(0, dtype=np.int64)
-    if pa.types.is_integer(array.type):
-        present = array.drop_null().to_numpy()
-        if (present[1:] > present[:-1]).all():
-            # Strictly increasing (the API's Id order): nothing repeats, no hashing needed.
-            return array.is_valid().to_numpy(zero_copy_only=False).astype(np.int64)
     encoded = pc.dictionary_encode(array)
     present = encoded.indices.is_valid().to_numpy(zero_copy_only=False)
     codes = np.where(present, encoded.indices.to_numpy(zero_copy_only=False), 0).astype(np.int64)

@@ -115,5 +115,5 @@ def _credit_ids(ctx: AuditContext, entity: Entity, rows: np.ndarray) -> pd.Serie
     if entity is CREDIT:
         return ctx[CREDIT].frame["Id"].iloc[rows].where(ctx[CREDIT].valid("Id")[rows])
     if entity is CREDIT_USE:
-        return ctx.credit_ids_of_uses().iloc[rows]
+        return ctx.credit_ids_of_uses.iloc[rows]
     return None

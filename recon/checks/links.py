@@ -56,7 +56,7 @@ def unlinked_use(ctx: AuditContext) -> Evaluation:
         message=message,
         expected=1,
         actual=0,
-        credit_id=ctx.credit_ids_of_uses().iloc[rows],
+        credit_id=ctx.credit_ids_of_uses.iloc[rows],
     )
     return Evaluation(found, int(judged.sum()))
 
@@ -80,7 +80,7 @@ def manual_adjustment(ctx: AuditContext) -> Evaluation:
         rows,
         message=message,
         actual=amount,
-        credit_id=ctx.credit_ids_of_uses().iloc[rows],
+        credit_id=ctx.credit_ids_of_uses.iloc[rows],
     )
     return Evaluation(found, int(judged.sum()))
 
@@ -111,7 +111,7 @@ def multi_linked_use(ctx: AuditContext) -> Evaluation:
         message=message,
         expected=1,
         actual=count[rows],
-        credit_id=ctx.credit_ids_of_uses().iloc[rows],
+        credit_id=ctx.credit_ids_of_uses.iloc[rows],
     )
     return Evaluation(found, int(links.judgeable.sum()))
 
@@ -134,7 +134,7 @@ def non_positive_use(ctx: AuditContext) -> Evaluation:
         message=message,
         expected="> 0",
         actual=uses.frame["CreditUsed"].iloc[rows],
-        credit_id=ctx.credit_ids_of_uses().iloc[rows],
+        credit_id=ctx.credit_ids_of_uses.iloc[rows],
     )
     return Evaluation(found, int(judged.sum()))
 
@@ -193,7 +193,7 @@ def denormalisation_mismatch(ctx: AuditContext) -> Evaluation:
         frame,
         rows,
         message=text.join_present(parts),
-        credit_id=ctx.credit_ids_of_uses().iloc[rows],
+        credit_id=ctx.credit_ids_of_uses.iloc[rows],
     )
     return Evaluation(found, len(frame))
 
@@ -217,7 +217,7 @@ def ineligible_use(ctx: AuditContext) -> Evaluation:
         )
         judged |= judgeable
     rows = np.flatnonzero(np.logical_or.reduce([hit for hit, _ in refusals]))
-    credit_ids = ctx.credit_ids_of_uses().iloc[rows]
+    credit_ids = ctx.credit_ids_of_uses.iloc[rows]
     reasons = text.join_present([text.where(hit[rows], reason) for hit, reason in refusals])
     found = findings.make(
         CREDIT_USE,

@@ -59,7 +59,7 @@ def _evaluation(
     bound: np.ndarray,
 ) -> Evaluation:
     usage = ctx.usage_times
-    credit_ids = ctx.credit_ids_of_uses().iloc[rows]
+    credit_ids = ctx.credit_ids_of_uses.iloc[rows]
     message = text.concat(
         "used ",
         text.times(usage.time[rows]),

@@ -103,3 +103,22 @@ def test_snapshot_with_nothing_but_empty_files(tmp_path):
     )
     result = audit(snapshot)
     assert result.findings.empty and result.exit_code == 0
+
+
+def test_value_counts_per_row_is_exact_on_every_key_path():
+    import pandas as pd
+    import pyarrow as pa
+
+    from recon.checks.context import value_counts_per_row
+
+    def counts(values, arrow_type):
+        return value_counts_per_row(
+            pd.Series(pd.arrays.ArrowExtensionArray(pa.array(values, arrow_type)))
+        )
+
+    assert counts([1, 2, 3, None], pa.int64()).tolist() == [1, 1, 1, 0]  # increasing
+    assert counts([5, 3, 5, None, 5, 1], pa.int64()).tolist() == [3, 1, 3, 0, 3, 1]  # sorted path
+    uuids = ["a" * 36, "b" * 36, "a" * 36, None, "c" * 36]
+    assert counts(uuids, pa.string()).tolist() == [2, 1, 2, 0, 1]  # fingerprints
+    assert counts(["x", "yy", "x", "", ""], pa.string()).tolist() == [2, 1, 2, 2, 2]  # hashed
+    assert counts([], pa.string()).tolist() == []
