@@ -182,7 +182,7 @@ def _summary(
                     "file": file.name,
                     "format": file.format,
                     "records": len(snapshot.frame(entity)),
-                    "sha256": snapshot.sha256[entity],
+                    "sha256": snapshot.sha256(entity),
                 }
                 for entity, file in snapshot.files.items()
             ],

@@ -29,10 +29,13 @@ def fixed_width_bytes(strings: pa.Array, rows: np.ndarray, width: int) -> np.nda
 def fingerprints(matrix: np.ndarray) -> np.ndarray:
     """A 64-bit mix of each row's bytes: equal rows always get equal fingerprints."""
     rows, width = matrix.shape
-    padded = np.zeros((rows, -(-width // 8) * 8), dtype=np.uint8)
-    padded[:, :width] = matrix
     result = np.full(rows, width, dtype=np.uint64)
-    for word in padded.view("<u8").T:
+    for start in range(0, width, 8):
+        # Each 8-byte word, or the short tail, as one integer per row.
+        chunk = np.ascontiguousarray(matrix[:, start : start + 8])
+        if chunk.shape[1] < 8:
+            chunk = np.pad(chunk, ((0, 0), (0, 8 - chunk.shape[1])))
+        word = chunk.view("<u8").ravel()
         result = (result ^ word) * _MIX
         result ^= result >> np.uint64(29)
     return result

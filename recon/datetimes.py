@@ -78,7 +78,8 @@ def parse_iso(strings: pa.Array | pa.ChunkedArray, *, z_is_local: bool = False) 
     wall = np.full(count, _NAT)
     offset = np.full(count, _NO_OFFSET, dtype=np.int32)
     present = strings.is_valid().to_numpy(zero_copy_only=False)
-    lengths = np.where(present, pc.binary_length(strings).to_numpy(zero_copy_only=False), 0)
+    lengths = pc.binary_length(strings).to_numpy(zero_copy_only=False)
+    lengths = np.where(present, lengths, 0).astype(np.int32)
     parsed = np.zeros(count, dtype=bool)
 
     for width in (19, 20):

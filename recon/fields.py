@@ -108,6 +108,11 @@ ALIASES: dict[Entity, dict[str, str]] = {
     CREDIT: {"Credit": "RemainingCredit"},
 }
 
+PRESENTATIONAL: frozenset[str] = frozenset({"ToStringText", "LocalizationDetails"})
+"""Fields every API record carries for display (a label, translations), which no rule or
+report reads; the contract lets unknown fields be ignored, and on millions of records
+these are the largest column, so recon does not load them."""
+
 DATETIME_FIELDS: frozenset[str] = frozenset(
     field.name for fields in FIELDS.values() for field in fields if field.kind is Kind.DATETIME
 )

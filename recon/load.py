@@ -9,6 +9,7 @@ Records whose location cannot be found use the rule set's default zone.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from . import readers, schemas
 from .config import RuleSet
 from .datetimes import Zones
 from .entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE, ENTITIES, Entity
-from .snapshot import SnapshotFile, locate, read_manifest
+from .snapshot import SnapshotFile, locate, read_manifest, sha256_file
 
 # (entity, its foreign key, the entity it points at)
 _LOCATED_BY: dict[Entity, tuple[str, Entity]] = {
@@ -37,14 +38,18 @@ class Snapshot:
     files: dict[Entity, SnapshotFile]
     entities: dict[Entity, schemas.TypedEntity]
     manifest: dict[str, Any] | None
-    sha256: dict[Entity, str]
-    """The SHA-256 of each entity's file, as read."""
+    fingerprints: dict[Entity, Future[str]]
+    """The SHA-256 of each entity's file, computed in the background: see ``sha256``."""
 
     def __contains__(self, entity: object) -> bool:
         return entity in self.entities
 
     def __getitem__(self, entity: Entity) -> schemas.TypedEntity:
         return self.entities[entity]
+
+    def sha256(self, entity: Entity) -> str:
+        """The SHA-256 of ``entity``'s file (waits for it if it is still being computed)."""
+        return self.fingerprints[entity].result()
 
     def frame(self, entity: Entity) -> pd.DataFrame:
         """The typed records of ``entity`` (Arrow dtypes, date-times in local wall clock)."""
@@ -56,17 +61,26 @@ def load_snapshot(path: str | Path, ruleset: RuleSet) -> Snapshot:
     path = Path(path)
     files = locate(path)
     manifest = read_manifest(path)
-    coerced, sha256 = {}, {}
-    for entity in ENTITIES:
-        if entity in files:
-            raw = readers.read(files[entity])
-            sha256[entity] = raw.sha256
-            coerced[entity] = schemas.coerce(entity, raw, z_is_local=ruleset.z_is_local)
+    # Each file is hashed in one background thread once it has been read (it is then in
+    # the page cache): the hash overlaps the single-threaded stages that follow instead
+    # of competing with the readers, which use every core.
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recon-sha256")
+    coerced, fingerprints = {}, {}
+    try:
+        for entity in ENTITIES:
+            if entity in files:
+                raw = readers.read(files[entity])
+                fingerprints[entity] = hasher.submit(sha256_file, files[entity].path)
+                coerced[entity] = schemas.coerce(entity, raw, z_is_local=ruleset.z_is_local)
+    finally:
+        hasher.shutdown(wait=False)
     zones = _zones(coerced, ruleset)
     for entity, data in coerced.items():
         schemas.localise_datetimes(data, zones[entity])
     typed = {entity: schemas.validate(data) for entity, data in coerced.items()}
-    return Snapshot(path=path, files=files, entities=typed, manifest=manifest, sha256=sha256)
+    return Snapshot(
+        path=path, files=files, entities=typed, manifest=manifest, fingerprints=fingerprints
+    )
 
 
 def _zones(coerced: dict[Entity, schemas.CoercedEntity], ruleset: RuleSet) -> dict[Entity, Zones]:

@@ -11,18 +11,12 @@ cannot take whole (mixed types, a broken line) is re-read line by line with
 ``json``, which either yields the records or names the line and column at
 fault. ``.json`` files are parsed with ``json`` and may be a record array, one
 page envelope or an array of envelopes. Parquet is read with pyarrow.
-
-Each file's SHA-256 is taken from the bytes read (.json) or in a thread
-beside the read, so fingerprinting adds little to the wall time.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,19 +27,18 @@ import pyarrow.parquet as pq
 
 from .entities import Entity
 from .errors import SnapshotFileError
-from .fields import FIELDS, Kind
-from .snapshot import SnapshotFile, sha256_file
+from .fields import ALIASES, FIELDS, PRESENTATIONAL, Kind
+from .snapshot import SnapshotFile
 
 Column = pa.Array | pa.ChunkedArray | list
 
 
 @dataclass(frozen=True)
 class RawTable:
-    """The records of one file as columns, in file order, and the file's SHA-256."""
+    """The records of one file as columns, in file order."""
 
     columns: dict[str, Column]
     num_rows: int
-    sha256: str
 
 
 def read(file: SnapshotFile) -> RawTable:
@@ -60,34 +53,57 @@ def read(file: SnapshotFile) -> RawTable:
         raise SnapshotFileError(f"{file.path}: cannot be read: {exc.strerror or exc}") from exc
 
 
-@contextmanager
-def _hashing(path: Path) -> Iterator[Future[str]]:
-    """The file's SHA-256, computed in a thread while the caller reads the file.
-
-    hashlib and pyarrow's readers release the GIL, so the hash is nearly free
-    beside the read; a Python file object that hashes as it is read was measured
-    at a third slower than pyarrow reading the path itself.
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        yield pool.submit(sha256_file, path)
-
-
 def _read_parquet(path: Path) -> RawTable:
-    with _hashing(path) as digest:
-        try:
-            # pre_buffer=False: on a local file, buffering whole row groups first was
-            # measured at twice the time of reading columns as needed.
-            table = pq.read_table(path, pre_buffer=False)
-        except (pa.ArrowException, OSError) as exc:
-            raise SnapshotFileError(
-                f"{path}: is not a readable Parquet file ({exc}); fetch it again or remove it"
-            ) from exc
-        return RawTable(_columns(table), table.num_rows, digest.result())
+    try:
+        names = [name for name in pq.read_schema(path).names if name not in PRESENTATIONAL]
+        # pre_buffer=False: on a local file, buffering whole row groups first was
+        # measured at twice the time of reading columns as needed.
+        table = pq.read_table(path, columns=names, pre_buffer=False)
+    except (pa.ArrowException, OSError) as exc:
+        raise SnapshotFileError(
+            f"{path}: is not a readable Parquet file ({exc}); fetch it again or remove it"
+        ) from exc
+    return RawTable(_columns(table), table.num_rows)
 
 
-def _typed_schema(entity: Entity) -> pa.Schema:
-    """Every declared field with its Arrow type: lets pyarrow skip type inference."""
-    return pa.schema([(spec.name, _JSON_TYPES[spec.kind]) for spec in FIELDS[entity]])
+_JSONL_BLOCK = 16 << 20
+
+
+def _typed_schema(entity: Entity, free: tuple[pa.Field, ...] = ()) -> pa.Schema:
+    """Every declared field (and alias) with its Arrow type, then ``free``: lets pyarrow
+    skip inference."""
+    types = {spec.name: _JSON_TYPES[spec.kind] for spec in FIELDS[entity]}
+    aliases = {alias: types[name] for alias, name in ALIASES.get(entity, {}).items()}
+    return pa.schema(list({**types, **aliases}.items()) + list(free))
+
+
+def _free_fields_of_first_block(path: Path, entity: Entity) -> tuple[pa.Field, ...] | None:
+    """The undeclared fields of the file's first block, with the types pyarrow infers there.
+
+    Declaring them too lets the whole file be read with no inference at all, and
+    fields that first appear later are ignored (the contract lets unknown fields
+    be ignored); if a later value contradicts a type guessed here, the read fails
+    and the next attempt infers instead. None when the first block itself cannot
+    be read this way.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(_JSONL_BLOCK)
+    head = head[: head.rfind(b"\n") + 1]
+    try:
+        sample = pajson.read_json(
+            pa.BufferReader(head),
+            parse_options=pajson.ParseOptions(explicit_schema=_text_schema(entity)),
+        )
+    except pa.ArrowInvalid:
+        return None
+    declared = {spec.name for spec in FIELDS[entity]} | set(ALIASES.get(entity, {}))
+    return tuple(
+        field
+        for field in sample.schema
+        if field.name not in declared
+        and field.name not in PRESENTATIONAL
+        and not pa.types.is_null(field.type)
+    )
 
 
 def _text_schema(entity: Entity) -> pa.Schema:
@@ -113,60 +129,143 @@ _JSON_TYPES = {
 
 
 def _read_jsonl(path: Path, entity: Entity) -> RawTable:
-    with _hashing(path) as digest:
+    free = _free_fields_of_first_block(path, entity)
+    if free is not None:
+        try:
+            table = pajson.read_json(
+                path,
+                read_options=pajson.ReadOptions(block_size=_JSONL_BLOCK),
+                parse_options=_parse_options(_typed_schema(entity, free), "ignore"),
+            )
+        except pa.ArrowInvalid:
+            pass  # a value not of its declared type, or a broken line
+        else:
+            return RawTable(_columns(table), table.num_rows)
+    return _read_jsonl_by_block(path, entity)
+
+
+def _parse_options(schema: pa.Schema, undeclared: str) -> pajson.ParseOptions:
+    return pajson.ParseOptions(
+        explicit_schema=schema, newlines_in_values=False, unexpected_field_behavior=undeclared
+    )
+
+
+def _read_jsonl_by_block(path: Path, entity: Entity) -> RawTable:
+    """The file block by block, each the fastest way that takes it, so that one odd value
+    costs one block of Python parsing, not the whole file's.
+
+    A block goes through pyarrow with the declared types, then with only text
+    declared (other types inferred); only a block neither takes is parsed line by
+    line, which also names the line of any syntax error. Columns are then merged
+    block by block: Arrow where the blocks agree on a type, Python values only for
+    a column whose types conflict.
+    """
+    tables: list[RawTable] = []
+    for first_line, block in _line_blocks(path):
         for schema in (_typed_schema(entity), _text_schema(entity)):
             try:
                 table = pajson.read_json(
-                    path,
-                    read_options=pajson.ReadOptions(block_size=16 << 20),
-                    parse_options=pajson.ParseOptions(
-                        explicit_schema=schema,
-                        newlines_in_values=False,
-                        unexpected_field_behavior="infer",
-                    ),
+                    pa.BufferReader(block), parse_options=_parse_options(schema, "infer")
                 )
-                return RawTable(_columns(table), table.num_rows, digest.result())
             except pa.ArrowInvalid:
-                # A value not of its declared type, or a broken line: try the next way.
                 continue
-        # Mixed types or a broken line: the line-by-line reader keeps what pyarrow
-        # cannot, or says exactly where the file is broken.
-        return _records_to_table(list(_jsonl_records(path)), digest.result())
+            tables.append(RawTable(_columns(table), table.num_rows))
+            break
+        else:
+            tables.append(_records_to_table(list(_jsonl_records(path, block, first_line))))
+    return _merge_blocks(tables)
+
+
+def _line_blocks(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Blocks of whole lines of about ``_JSONL_BLOCK`` bytes, with the number of each
+    block's first line."""
+    first_line, carry = 1, b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(_JSONL_BLOCK):
+            data = carry + chunk
+            end = data.rfind(b"\n") + 1
+            if end == 0:
+                carry = data
+                continue
+            block, carry = data[:end], data[end:]
+            yield first_line, block
+            first_line += block.count(b"\n")
+    if carry.strip():
+        yield first_line, carry
+
+
+def _merge_blocks(tables: list[RawTable]) -> RawTable:
+    names = dict.fromkeys(name for table in tables for name in table.columns)
+    columns = {}
+    for name in names:
+        pieces = [table.columns.get(name) for table in tables]
+        lengths = [table.num_rows for table in tables]
+        columns[name] = _merge_column(pieces, lengths)
+    return RawTable(columns, sum(table.num_rows for table in tables))
+
+
+def _merge_column(pieces: list[Column | None], lengths: list[int]) -> Column:
+    """One column from each block's piece (None where a block lacks it)."""
+    arrow = [piece for piece in pieces if piece is not None and not isinstance(piece, list)]
+    types = {piece.type for piece in arrow if not pa.types.is_null(piece.type)}
+    if len(arrow) == sum(piece is not None for piece in pieces):
+        if len(types) > 1 and all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
+            types = {pa.float64()}  # int in one block, float in another: JSON numbers
+        if len(types) <= 1:
+            common = types.pop() if types else pa.null()
+            chunks = []
+            for piece, length in zip(pieces, lengths, strict=True):
+                if piece is None:
+                    chunks.append(pa.nulls(length, common))
+                else:
+                    # Arrays, not ChunkedArrays: pyarrow would convert those value by value.
+                    piece = piece.cast(common)
+                    chunks.extend(piece.chunks if isinstance(piece, pa.ChunkedArray) else [piece])
+            return pa.chunked_array(chunks, type=common)
+    # Types conflict across blocks: this column alone becomes Python values.
+    values: list[Any] = []
+    for piece, length in zip(pieces, lengths, strict=True):
+        if piece is None:
+            values.extend([None] * length)
+        else:
+            values.extend(piece if isinstance(piece, list) else piece.to_pylist())
+    return values
 
 
 def _columns(table: pa.Table) -> dict[str, Column]:
-    return dict(zip(table.column_names, table.columns, strict=True))
+    return {
+        name: column
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        if name not in PRESENTATIONAL
+    }
 
 
-def _jsonl_records(path: Path):
-    with path.open("rb") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                # Without its line break, so that an error's column is on this line.
-                record = json.loads(line.rstrip(b"\r\n"))
-            except UnicodeDecodeError as exc:
-                raise SnapshotFileError(
-                    f"{path}: line {line_number} is not UTF-8 text ({exc.reason}); "
-                    "re-export the file"
-                ) from exc
-            except json.JSONDecodeError as exc:
-                raise SnapshotFileError(
-                    f"{path}: line {line_number} column {exc.colno}: {exc.msg}; "
-                    "fix or remove that line and run again"
-                ) from exc
-            if not isinstance(record, dict):
-                raise SnapshotFileError(
-                    f"{path}: line {line_number} is a JSON {_json_type(record)} where a record "
-                    "(an object) belongs; fix or remove that line and run again"
-                )
-            yield record
+def _jsonl_records(path: Path, block: bytes, first_line: int) -> Iterator[dict[str, Any]]:
+    """The records of one block of lines, naming the line of the file that is broken."""
+    for line_number, line in enumerate(block.split(b"\n"), start=first_line):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except UnicodeDecodeError as exc:
+            raise SnapshotFileError(
+                f"{path}: line {line_number} is not UTF-8 text ({exc.reason}); re-export the file"
+            ) from exc
+        except json.JSONDecodeError as exc:
+            raise SnapshotFileError(
+                f"{path}: line {line_number} column {exc.colno}: {exc.msg}; "
+                "fix or remove that line and run again"
+            ) from exc
+        if not isinstance(record, dict):
+            raise SnapshotFileError(
+                f"{path}: line {line_number} is a JSON {_json_type(record)} where a record "
+                "(an object) belongs; fix or remove that line and run again"
+            )
+        yield record
 
 
 def _read_json(path: Path) -> RawTable:
     data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
@@ -177,7 +276,7 @@ def _read_json(path: Path) -> RawTable:
         raise SnapshotFileError(
             f"{path}: line {exc.lineno} column {exc.colno}: {exc.msg}; fix the file and run again"
         ) from exc
-    return _records_to_table(_records_of(document, path), digest)
+    return _records_to_table(_records_of(document, path))
 
 
 def _records_of(document: Any, path: Path) -> list[dict[str, Any]]:
@@ -215,9 +314,11 @@ def _is_envelope(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("Records"), list)
 
 
-def _records_to_table(records: list[dict[str, Any]], sha256: str) -> RawTable:
+def _records_to_table(records: list[dict[str, Any]]) -> RawTable:
     """Columns from parsed records: Arrow where a column's values share a type, else a list."""
-    names = dict.fromkeys(name for record in records for name in record)
+    names = dict.fromkeys(
+        name for record in records for name in record if name not in PRESENTATIONAL
+    )
     columns: dict[str, Column] = {}
     for name in names:
         values = [record.get(name) for record in records]
@@ -225,7 +326,7 @@ def _records_to_table(records: list[dict[str, Any]], sha256: str) -> RawTable:
             columns[name] = pa.array(values)
         except (pa.ArrowException, OverflowError, TypeError, ValueError):
             columns[name] = values
-    return RawTable(columns, len(records), sha256)
+    return RawTable(columns, len(records))
 
 
 def _json_type(value: Any) -> str:

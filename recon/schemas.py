@@ -16,6 +16,7 @@ is known (``localise_datetimes``), because a use's location is its credit's.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,8 @@ ARROW_TYPES: dict[Kind, pa.DataType] = {
     Kind.BOOLEAN: pa.bool_(),
     Kind.DATETIME: pa.timestamp("us"),
 }
+
+_PARSING_THREADS = 2
 
 VIOLATION_COLUMNS = ("row", "field", "reason", "expected", "actual")
 """One row per record and field at fault; ``reason`` is missing, type or not_finite."""
@@ -78,17 +81,29 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
     """Type every declared field of ``raw``; free fields are kept as read."""
     columns = dict(raw.columns)
     for alias, name in ALIASES.get(entity, {}).items():
-        # The reader may have added the declared field as an all-null column.
-        if alias in columns and (name not in columns or _all_null(columns[name])):
-            columns[name] = columns.pop(alias)
+        if alias not in columns:
+            continue
+        # Readers may add a declared field, or an alias, as an all-null column.
+        alias_column = columns.pop(alias)
+        if name not in columns or _all_null(columns[name]):
+            columns[name] = alias_column
+        elif not _all_null(alias_column):
+            columns[alias] = alias_column  # both given: the alias stays a free field
 
     result = CoercedEntity(entity, raw.num_rows, {}, {})
-    declared = FIELDS[entity]
-    for spec in declared:
-        raw_column = columns.pop(spec.name, None)
-        if raw_column is None:
-            raw_column = pa.nulls(raw.num_rows)
-        typed, wrong = _coerce_column(raw_column, spec, z_is_local=spec.name in z_is_local)
+    raw_columns = [
+        (spec, columns.pop(spec.name) if spec.name in columns else pa.nulls(raw.num_rows))
+        for spec in FIELDS[entity]
+    ]
+    # Parsing date-times is the costly part, and numpy and Arrow release the GIL for
+    # most of it: two columns at a time use both cores.
+    with ThreadPoolExecutor(max_workers=_PARSING_THREADS) as pool:
+        typed_columns = pool.map(
+            lambda item: _coerce_column(item[1], item[0], z_is_local=item[0].name in z_is_local),
+            raw_columns,
+        )
+        typed_columns = list(typed_columns)
+    for (spec, raw_column), (typed, wrong) in zip(raw_columns, typed_columns, strict=True):
         if isinstance(typed, datetimes.ParsedDatetimes):
             result.datetimes[spec.name] = typed
         else:

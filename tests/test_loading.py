@@ -24,6 +24,7 @@ from builders import (
 )
 
 import recon
+from recon import readers
 from recon.entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE
 
 FORMS = ["json", "envelope", "envelopes", "jsonl", "parquet"]
@@ -257,3 +258,63 @@ def test_broken_manifest_is_an_error(tmp_path):
     (tmp_path / "manifest.json").write_text("{")
     with pytest.raises(recon.SnapshotFileError, match=re.escape("manifest.json: line 1 column 2")):
         audit(tmp_path)
+
+
+# --- JSON Lines that pyarrow cannot take whole: read block by block -----------------------
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of a few lines, so that a test file spans many of them."""
+    monkeypatch.setattr(readers, "_JSONL_BLOCK", 1500)
+
+
+def _uses_file(tmp_path, records):
+    spent = 10.0 * len(records)
+    write_snapshot(
+        tmp_path, credits=[credit(1, TotalCredit=1000.0, RemainingCredit=1000.0 - spent)]
+    )
+    lines = "".join(json.dumps(record) + "\n" for record in records)
+    (tmp_path / "coworkerbookingcreditusehistories.jsonl").write_text(lines)
+
+
+def test_one_odd_value_costs_one_block_and_keeps_everything_else(tmp_path, small_blocks):
+    records = [use(10 + n, 1) for n in range(40)]
+    records[33]["CreditUsed"] = "10.00"
+    _uses_file(tmp_path, records)
+    result = audit(tmp_path)
+    assert result.findings[["rule", "record_id", "field"]].values.tolist() == [
+        ["balance_mismatch", 1, None],
+        ["schema_violation", 43, "CreditUsed"],
+    ]
+    assert result.findings["row"].tolist()[1] == 34
+
+
+def test_block_by_block_reads_the_same_frame_as_a_whole_file_read(tmp_path, monkeypatch):
+    records = [use(10 + n, 1, Note=n if n % 2 else n + 0.5) for n in range(40)]
+    _uses_file(tmp_path / "whole", records)
+    whole = _load(tmp_path / "whole").frame(CREDIT_USE)
+    monkeypatch.setattr(readers, "_JSONL_BLOCK", 1500)
+    monkeypatch.setattr(readers, "_free_fields_of_first_block", lambda path, entity: None)
+    _uses_file(tmp_path / "blocks", records)
+    blocks = _load(tmp_path / "blocks").frame(CREDIT_USE)
+    pd.testing.assert_frame_equal(blocks, whole)
+    assert blocks["Note"].tolist()[:3] == [0.5, 1.0, 2.5]  # ints and floats: JSON numbers
+
+
+def test_syntax_error_deep_in_a_file_names_its_line(tmp_path, small_blocks):
+    _uses_file(tmp_path, [use(10 + n, 1) for n in range(40)])
+    path = tmp_path / "coworkerbookingcreditusehistories.jsonl"
+    lines = path.read_text().splitlines()
+    lines[36] = lines[36][:-1]  # drop the closing brace of line 37
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(recon.SnapshotFileError, match=r"\.jsonl: line 37 column \d+: Expecting"):
+        audit(tmp_path)
+
+
+def test_free_field_with_conflicting_types_across_blocks_is_kept(tmp_path, small_blocks):
+    records = [use(10 + n, 1, Extra=n) for n in range(40)]
+    records[35]["Extra"] = "thirty-five"
+    _uses_file(tmp_path, records)
+    extra = _load(tmp_path).frame(CREDIT_USE)["Extra"].tolist()
+    assert extra[:2] == ["0", "1"] and extra[35] == '"thirty-five"'

@@ -58,8 +58,8 @@ class UsageTimes:
 
     time: np.ndarray
     """datetime64[us]: BookingFromTime for a booking use that has one, else CreatedOn."""
-    source: np.ndarray
-    """Which field ``time`` came from, for messages."""
+    from_booking: np.ndarray
+    """``time`` is BookingFromTime (else CreatedOn)."""
     judgeable: np.ndarray
 
 
@@ -124,8 +124,7 @@ class AuditContext:
             & (from_booking | uses.valid("CreatedOn"))
             & ~np.isnat(time)
         )
-        source = np.where(from_booking, "BookingFromTime", "CreatedOn")
-        return UsageTimes(time=time, source=source, judgeable=judgeable)
+        return UsageTimes(time=time, from_booking=from_booking, judgeable=judgeable)
 
     @cached_property
     def credit_ledger(self) -> Ledger:
@@ -214,6 +213,7 @@ class _OccurrenceCache(dict):
         entity, name = key
         data = self._snapshot[entity]
         counts = np.where(data.valid(name), value_counts_per_row(data.frame[name]), 0)
+        counts = counts.astype(np.int32)  # held for the whole audit: half the memory
         self[key] = counts
         return counts
 
@@ -246,9 +246,10 @@ def _sort_keys(array: pa.Array, rows: np.ndarray) -> np.ndarray | None:
     """Keys that are equal wherever values are: the values of an integer column, the
     fingerprints of a fixed-width string column; None for any other column."""
     if pa.types.is_integer(array.type):
-        return array.take(pa.array(rows)).to_numpy(zero_copy_only=False)
+        present = array if array.null_count == 0 else array.take(pa.array(rows))
+        return present.to_numpy(zero_copy_only=False)
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        lengths = pc.binary_length(array.take(pa.array(rows))).to_numpy(zero_copy_only=False)
+        lengths = pc.binary_length(array).to_numpy(zero_copy_only=False)[rows]
         if len(lengths) and (lengths == lengths[0]).all():
             return fingerprints(fixed_width_bytes(array, rows, int(lengths[0])))
     return None

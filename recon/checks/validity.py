@@ -64,7 +64,7 @@ def _evaluation(
         "used ",
         text.times(usage.time[rows]),
         " (",
-        usage.source[rows].astype(str),
+        np.where(usage.from_booking[rows], "BookingFromTime", "CreatedOn"),
         "), ",
         relation,
         " credit ",
