@@ -120,6 +120,11 @@ def invoice_use(record_id: int, credit_id: int, **overrides: Any) -> dict[str, A
     )
 
 
+def manual_use(record_id: int, credit_id: int, amount: float, note: str | None) -> dict[str, Any]:
+    """An administrator's adjustment: no link, the admin's note in Description."""
+    return use(record_id, credit_id, **{**_NO_BOOKING, "CreditUsed": amount, "Description": note})
+
+
 def allowance(record_id: int, **overrides: Any) -> dict[str, Any]:
     """An extra-service allowance of 600 minutes, untouched, valid for March 2025."""
     return _record(

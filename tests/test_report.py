@@ -4,7 +4,7 @@ written atomically."""
 import json
 
 import pytest
-from builders import audit, credit, use, write_snapshot
+from builders import audit, credit, manual_use, use, write_snapshot
 
 import recon
 from recon import report
@@ -13,16 +13,7 @@ XSS = '<script>alert("recon-xss")</script>'
 
 
 def _snapshot(tmp_path):
-    note = use(
-        11,
-        1,
-        CreditUsed=-10.0,
-        BookingId=None,
-        BookingFromTime=None,
-        BookingToTime=None,
-        BookingResourceName=None,
-        Description=f"{XSS} | pipe",
-    )
+    note = manual_use(11, 1, -10.0, f"{XSS} | pipe")
     return write_snapshot(
         tmp_path / "snapshot",
         credits=[credit(1, RemainingCredit=80.0)],

@@ -1,6 +1,6 @@
 """balance_mismatch and overdrawn_credit: each credit's ledger against its balances."""
 
-from builders import audit_records, credit, finding, found, outcome, use
+from builders import audit_records, credit, finding, found, manual_use, outcome, use
 
 # --- balance_mismatch ---------------------------------------------------------------------
 
@@ -95,16 +95,7 @@ def test_balance_mismatch__credit_without_uses(tmp_path):
 
 
 def test_balance_mismatch__manual_adjustments_count_in_the_sum(tmp_path):
-    give_back = use(
-        11,
-        1,
-        CreditUsed=-10.0,
-        BookingId=None,
-        BookingFromTime=None,
-        BookingToTime=None,
-        BookingResourceName=None,
-        Description="Goodwill: AC outage",
-    )
+    give_back = manual_use(11, 1, -10.0, "Goodwill: AC outage")
     result = audit_records(
         tmp_path,
         credits=[credit(1, RemainingCredit=80.0)],

@@ -9,23 +9,10 @@ from builders import (
     finding,
     found,
     invoice_use,
+    manual_use,
     outcome,
     use,
 )
-
-
-def _manual(record_id, credit_id, amount, note):
-    return use(
-        record_id,
-        credit_id,
-        CreditUsed=amount,
-        BookingId=None,
-        BookingFromTime=None,
-        BookingToTime=None,
-        BookingResourceName=None,
-        Description=note,
-    )
-
 
 # --- orphan_use ---------------------------------------------------------------------------
 
@@ -72,7 +59,7 @@ def test_orphan_use__credit_with_a_repeated_id_still_matches(tmp_path):
 
 
 def test_unlinked_use__no_link_and_no_description(tmp_path):
-    bare = _manual(10, 1, 10.0, None)
+    bare = manual_use(10, 1, 10.0, None)
     result = audit_records(tmp_path, credits=[credit(1, RemainingCredit=90.0)], uses=[bare])
     hit = finding(result, "unlinked_use")
     assert (hit["record_id"], hit["credit_id"], hit["expected"], hit["actual"]) == (10, 1, 1, 0)
@@ -81,7 +68,7 @@ def test_unlinked_use__no_link_and_no_description(tmp_path):
 
 def test_unlinked_use__blank_description_is_no_description(tmp_path):
     result = audit_records(
-        tmp_path, credits=[credit(1, RemainingCredit=90.0)], uses=[_manual(10, 1, 10.0, "  \t ")]
+        tmp_path, credits=[credit(1, RemainingCredit=90.0)], uses=[manual_use(10, 1, 10.0, "  \t ")]
     )
     assert found(result, "unlinked_use") == [10]
 
@@ -138,7 +125,7 @@ def test_manual_adjustment__note_without_link(tmp_path):
     result = audit_records(
         tmp_path,
         credits=[credit(1, RemainingCredit=110.0)],
-        uses=[_manual(10, 1, -10.0, "Goodwill credit for AC outage")],
+        uses=[manual_use(10, 1, -10.0, "Goodwill credit for AC outage")],
     )
     hit = finding(result, "manual_adjustment")
     assert (hit["record_id"], hit["credit_id"], hit["severity"], hit["actual"]) == (
