@@ -1,0 +1,52 @@
+"""A Nexudus API simulator: a snapshot served over real HTTP on 127.0.0.1.
+
+It lets the fetcher's tests run the real ``recon fetch`` against an API,
+benchmarks measure fetching, and a newcomer try ``recon run`` without a
+Nexudus account (``recon sandbox``). It behaves as ``API-NOTES.md`` and the
+seeds describe the real API, and switches on, by configuration, the
+misbehaviour a real one shows::
+
+    config = SandboxConfig(
+        snapshot=Path("sample_data"),   # a snapshot directory, or {entity: [records]}
+        token="sandbox-token",          # accepted as Bearer without sign-in
+        username="admin@example.com", password="sandbox-password",
+        roles=None,                     # None: full administrator; else {"<Entity>-List", ...}
+        token_ttl=None,                 # issued tokens stop working after this many seconds
+        limits="documented",            # "documented" | "off" | Limits(...)
+        dir_convention=None,            # None: as documented; or "one_minus_one", "zero_one"
+        latency=0.0,                    # seconds added to every request
+        faults=Faults(rate=0.0, kinds=("500", "503", "reset", "truncate", "html"), seed=0),
+        mutations=Mutations(after_requests=0, entity=None, inserts=0, deletes=0, seed=0),
+        honour_id_range=True,           # whether from_/to_<Entity>_Id filters work
+        validation_as_200=False,        # create failures as HTTP 200 WasSuccessful:false
+    )
+    with Sandbox(config) as sandbox:
+        sandbox.base_url               # "http://127.0.0.1:PORT"
+        sandbox.records(entity)        # what is served now
+        sandbox.mutations_log          # what changed, at which search
+        sandbox.stats                  # requests by path and status, 409s, faults, tokens
+    serve(config)                      # blocking, for the command line
+
+Modules: ``config`` (the settings), ``store`` (loading, tables in memory),
+``query`` (search semantics and the envelope), ``auth`` (tokens, roles),
+``throttle`` (409s), ``app`` (the answer to each request), ``server`` (HTTP,
+``Sandbox``, ``serve``), ``cli`` (``recon sandbox``).
+"""
+
+from __future__ import annotations
+
+from .app import MutationEvent, Stats
+from .config import ALL_ROLES, Faults, Limits, Mutations, SandboxConfig
+from .server import Sandbox, serve
+
+__all__ = [
+    "ALL_ROLES",
+    "Faults",
+    "Limits",
+    "MutationEvent",
+    "Mutations",
+    "Sandbox",
+    "SandboxConfig",
+    "Stats",
+    "serve",
+]
