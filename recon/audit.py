@@ -92,6 +92,7 @@ def audit(
         if found is not None:
             pieces.append(found)
     found = findings.sort(findings.concat(pieces, findings.COLUMNS))
+    loaded.check_manifest()
     by_severity = {
         severity: int((found["severity"] == severity.value).sum()) for severity in Severity
     }

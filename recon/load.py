@@ -21,7 +21,8 @@ from . import readers, schemas
 from .config import RuleSet
 from .datetimes import Zones
 from .entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE, ENTITIES, Entity
-from .snapshot import SnapshotFile, locate, read_manifest, sha256_file
+from .errors import SnapshotError
+from .snapshot import MANIFEST, UNFINISHED_FETCH, SnapshotFile, locate, read_manifest, sha256_file
 
 # (entity, its foreign key, the entity it points at)
 _LOCATED_BY: dict[Entity, tuple[str, Entity]] = {
@@ -51,6 +52,38 @@ class Snapshot:
         """The SHA-256 of ``entity``'s file (waits for it if it is still being computed)."""
         return self.fingerprints[entity].result()
 
+    def check_manifest(self) -> None:
+        """Raise unless every file is the one ``recon fetch`` recorded in the manifest."""
+        if self.manifest is None:
+            return
+        recorded = self.manifest.get("entities")
+        if not isinstance(recorded, dict):
+            raise SnapshotError(
+                f"snapshot '{self.path}': {MANIFEST} lists no entities; fetch again"
+            )
+        for entity, file in self.files.items():
+            entry = recorded.get(entity.name) or {}
+            if entry.get("file") != file.name:
+                raise SnapshotError(
+                    f"snapshot '{self.path}': {file.name} is not the file its {MANIFEST} records "
+                    f"for {entity.name}; fetch again or remove the file"
+                )
+            if entry.get("sha256") != self.sha256(entity):
+                raise SnapshotError(
+                    f"snapshot '{self.path}': {file.name} has changed since recon fetch wrote it "
+                    f"(its SHA-256 differs from {MANIFEST}); fetch again or restore the file"
+                )
+        for name, entry in recorded.items():
+            if (
+                isinstance(entry, dict)
+                and entry.get("file")
+                and not (self.path / entry["file"]).exists()
+            ):
+                raise SnapshotError(
+                    f"snapshot '{self.path}': {entry['file']}, listed in {MANIFEST} for {name}, "
+                    "is missing; fetch again or restore it"
+                )
+
     def frame(self, entity: Entity) -> pd.DataFrame:
         """The typed records of ``entity`` (Arrow dtypes, date-times in local wall clock)."""
         return self.entities[entity].frame
@@ -59,8 +92,13 @@ class Snapshot:
 def load_snapshot(path: str | Path, ruleset: RuleSet) -> Snapshot:
     """Read, type and validate every entity file of the snapshot directory ``path``."""
     path = Path(path)
+    manifest = read_manifest(path) if path.is_dir() else None
+    if manifest is None and (path / UNFINISHED_FETCH).exists():
+        raise SnapshotError(
+            f"snapshot '{path}' holds an unfinished fetch ({UNFINISHED_FETCH}/) and no {MANIFEST}; "
+            "run the same recon fetch again to finish it"
+        )
     files = locate(path)
-    manifest = read_manifest(path)
     # Each file is hashed in one background thread once it has been read (it is then in
     # the page cache): the hash overlaps the single-threaded stages that follow instead
     # of competing with the readers, which use every core.

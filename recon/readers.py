@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from .entities import Entity
 from .errors import SnapshotFileError
 from .fields import ALIASES, FIELDS, PRESENTATIONAL, Kind
-from .snapshot import SnapshotFile
+from .snapshot import JSON_TEXT, SnapshotFile
 
 Column = pa.Array | pa.ChunkedArray | list
 
@@ -63,13 +63,21 @@ def _read_parquet(path: Path) -> RawTable:
         raise SnapshotFileError(
             f"{path}: is not a readable Parquet file ({exc}); fetch it again or remove it"
         ) from exc
-    return RawTable(_columns(table), table.num_rows)
+    columns = _columns(table)
+    for field in table.schema:
+        if field.metadata and JSON_TEXT in field.metadata and field.name in columns:
+            # Values of mixed JSON types, stored as their JSON text by recon fetch.
+            columns[field.name] = [
+                None if text is None else json.loads(text)
+                for text in columns[field.name].to_pylist()
+            ]
+    return RawTable(columns, table.num_rows)
 
 
 _JSONL_BLOCK = 16 << 20
 
 
-def _typed_schema(entity: Entity, free: tuple[pa.Field, ...] = ()) -> pa.Schema:
+def typed_schema(entity: Entity, free: tuple[pa.Field, ...] = ()) -> pa.Schema:
     """Every declared field (and alias) with its Arrow type, then ``free``: lets pyarrow
     skip inference."""
     types = {spec.name: _JSON_TYPES[spec.kind] for spec in FIELDS[entity]}
@@ -92,7 +100,7 @@ def _free_fields_of_first_block(path: Path, entity: Entity) -> tuple[pa.Field, .
     try:
         sample = pajson.read_json(
             pa.BufferReader(head),
-            parse_options=pajson.ParseOptions(explicit_schema=_text_schema(entity)),
+            parse_options=pajson.ParseOptions(explicit_schema=text_schema(entity)),
         )
     except pa.ArrowInvalid:
         return None
@@ -106,7 +114,7 @@ def _free_fields_of_first_block(path: Path, entity: Entity) -> tuple[pa.Field, .
     )
 
 
-def _text_schema(entity: Entity) -> pa.Schema:
+def text_schema(entity: Entity) -> pa.Schema:
     """The declared text and date-time fields, as strings.
 
     pyarrow's JSON reader would otherwise infer ISO-looking strings as
@@ -135,7 +143,7 @@ def _read_jsonl(path: Path, entity: Entity) -> RawTable:
             table = pajson.read_json(
                 path,
                 read_options=pajson.ReadOptions(block_size=_JSONL_BLOCK),
-                parse_options=_parse_options(_typed_schema(entity, free), "ignore"),
+                parse_options=_parse_options(typed_schema(entity, free), "ignore"),
             )
         except pa.ArrowInvalid:
             pass  # a value not of its declared type, or a broken line
@@ -162,7 +170,7 @@ def _read_jsonl_by_block(path: Path, entity: Entity) -> RawTable:
     """
     tables: list[RawTable] = []
     for first_line, block in _line_blocks(path):
-        for schema in (_typed_schema(entity), _text_schema(entity)):
+        for schema in (typed_schema(entity), text_schema(entity)):
             try:
                 table = pajson.read_json(
                     pa.BufferReader(block), parse_options=_parse_options(schema, "infer")
@@ -172,7 +180,7 @@ def _read_jsonl_by_block(path: Path, entity: Entity) -> RawTable:
             tables.append(RawTable(_columns(table), table.num_rows))
             break
         else:
-            tables.append(_records_to_table(list(_jsonl_records(path, block, first_line))))
+            tables.append(records_to_table(list(_jsonl_records(path, block, first_line))))
     return _merge_blocks(tables)
 
 
@@ -276,7 +284,7 @@ def _read_json(path: Path) -> RawTable:
         raise SnapshotFileError(
             f"{path}: line {exc.lineno} column {exc.colno}: {exc.msg}; fix the file and run again"
         ) from exc
-    return _records_to_table(_records_of(document, path))
+    return records_to_table(_records_of(document, path))
 
 
 def _records_of(document: Any, path: Path) -> list[dict[str, Any]]:
@@ -314,7 +322,7 @@ def _is_envelope(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("Records"), list)
 
 
-def _records_to_table(records: list[dict[str, Any]]) -> RawTable:
+def records_to_table(records: list[dict[str, Any]]) -> RawTable:
     """Columns from parsed records: Arrow where a column's values share a type, else a list."""
     names = dict.fromkeys(
         name for record in records for name in record if name not in PRESENTATIONAL

@@ -18,6 +18,11 @@ from .errors import SnapshotError, SnapshotFileError
 
 FORMATS: tuple[str, ...] = ("json", "jsonl", "parquet")
 MANIFEST = "manifest.json"
+UNFINISHED_FETCH = ".recon-fetch"
+"""Where recon fetch keeps the pages of a fetch until the snapshot is complete."""
+JSON_TEXT = b"recon.json_text"
+"""Parquet field metadata key marking a column whose values had mixed JSON types (a number
+here, a string there), which no Parquet type holds: it stores each value's JSON text."""
 
 
 @dataclass(frozen=True)

@@ -147,7 +147,7 @@ def test_failed_run_leaves_an_existing_report_untouched(tmp_path):
         (["audit", "SAMPLE", "--rules", "RULES"], ["unknown key 'rules.ghost_rule'"]),
         (["audit", "SAMPLE", "--rules", "MISSING"], ["does not exist"]),
         (["audit"], ["the following arguments are required: SNAPSHOT"]),
-        (["fetch"], ["invalid choice: 'fetch'"]),
+        (["publish"], ["invalid choice: 'publish'"]),
         ([], ["the following arguments are required: COMMAND"]),
     ],
 )

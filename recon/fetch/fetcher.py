@@ -1,0 +1,283 @@
+"""A fetch: the four billing entities from the Nexudus API into a snapshot directory.
+
+Each entity is walked (``walk.Walk``) with its pages stored as they arrive
+(``store.FetchStore``), so an interrupted fetch resumes; when every walk is
+complete the pages become Parquet files and a manifest (``writer``). With
+``since`` only records updated since then are fetched and merged into the
+snapshot already there; ``find_deletions`` adds a pass over every Id that
+drops records the API no longer has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from .. import __version__
+from ..entities import ENTITIES, Entity
+from ..errors import FetchError, UsageError
+from ..snapshot import FORMATS, MANIFEST, read_manifest
+from . import writer
+from .client import DEFAULT_BASE_URL, NexudusClient, Page
+from .credentials import Credentials
+from .limits import RateLimiter, Unlimited
+from .retry import RetryPolicy
+from .store import FetchStore
+from .walk import Walk
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    base_url: str = DEFAULT_BASE_URL
+    filters: Mapping[str, str] = field(default_factory=dict)
+    """API filters by name (``CoworkerBookingCredit_BusinessId``, ``from_..._CreatedOn``);
+    each applies to the entity its name starts with."""
+    since: dt.datetime | None = None
+    find_deletions: bool = False
+    page_size: int = 1000
+    concurrency: int = 4
+    limits: str = "documented"
+    """``documented`` (the API's published limits) or ``off``."""
+
+
+def fetch(
+    out: str | Path,
+    options: FetchOptions = FetchOptions(),
+    *,
+    credentials: Credentials | None = None,
+    transport: httpx.BaseTransport | None = None,
+    retry: RetryPolicy | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Fetch a snapshot into ``out``; returns its manifest. Raises a ``FetchError`` (exit 2)
+    when the API cannot be fetched from; what was fetched is kept for the next run."""
+    out = Path(out)
+    credentials = credentials or Credentials.from_environment()
+    filters = filters_by_entity(options.filters)
+    previous = _check_out(out, incremental=options.since is not None)
+    started = _now()
+    store = FetchStore(out, _fingerprint(options)).open()
+    limiter = Unlimited() if options.limits == "off" else RateLimiter()
+    with NexudusClient(
+        options.base_url, credentials, transport=transport, limiter=limiter, retry=retry
+    ) as client:
+        walks = {}
+        for entity in ENTITIES:
+            entity_filters = {**filters[entity], **_since_filter(entity, options.since)}
+            walks[entity] = _walk(client, entity, store, entity_filters, options, progress)
+        live = (
+            {entity: _live_ids(client, entity, filters[entity], options) for entity in ENTITIES}
+            if options.find_deletions
+            else {}
+        )
+        stats = dict(client.stats)
+
+    tables, entities = {}, {}
+    for entity in ENTITIES:
+        fresh, duplicates = writer.keep_last_by_id(
+            writer.records_table(store.pages_path(entity), entity)
+        )
+        table = fresh
+        if previous is not None:
+            table = writer.merge(_existing(out, entity), fresh, live.get(entity))
+        elif entity in live:
+            table = writer.merge(fresh.schema.empty_table(), fresh, live[entity])
+        tables[entity] = table
+        entities[entity.name] = _entity_record(
+            walks[entity], fresh, duplicates, previous, entity, live
+        )
+
+    manifest = {
+        "format": 1,
+        "recon_version": __version__,
+        "base_url": options.base_url,
+        "filters": dict(sorted(options.filters.items())),
+        "since": _iso(options.since) if options.since else None,
+        "find_deletions": options.find_deletions,
+        "fetch_started": _iso(started),
+        "fetch_finished": _iso(_now()),
+        "requests": stats.get("requests", 0),
+        "retries": stats.get("failures", 0),
+        "throttled": stats.get("throttled", 0),
+        "resumed": store.resumed,
+        "previous": _previous_summary(previous),
+        "entities": entities,
+    }
+    writer.write_snapshot(out, tables, manifest)
+    store.remove()
+    return manifest
+
+
+def filters_by_entity(filters: Mapping[str, str]) -> dict[Entity, dict[str, str]]:
+    """Each filter under the entity its name is for; a name for no entity is a usage error."""
+    grouped: dict[Entity, dict[str, str]] = {entity: {} for entity in ENTITIES}
+    for name, value in filters.items():
+        bare = name.removeprefix("from_").removeprefix("to_")
+        owner = next((e for e in ENTITIES if bare.startswith(f"{e.name}_")), None)
+        if owner is None:
+            names = ", ".join(f"{e.name}_..." for e in ENTITIES)
+            raise UsageError(
+                f"filter '{name}' is for none of the entities; filters start with {names}"
+            )
+        grouped[owner][name] = value
+    return grouped
+
+
+def _walk(
+    client: NexudusClient,
+    entity: Entity,
+    store: FetchStore,
+    filters: dict[str, str],
+    options: FetchOptions,
+    progress: bool,
+) -> dict[str, Any]:
+    state = store.walk_state(entity)
+    bar = tqdm(
+        desc=f"{entity.name:<32}",
+        unit=" records",
+        unit_scale=True,
+        disable=not progress,
+        file=sys.stderr,
+        initial=state.get("records", 0),
+        dynamic_ncols=True,
+        leave=True,
+    )
+
+    def sink(page: Page) -> None:
+        store.append(entity, page.body)
+        if bar.total is None and page.total_items is not None:
+            bar.total = page.total_items
+        bar.update(page.count)
+        bar.set_postfix(pages=state.get("pages", 0) + 1, refresh=False)
+
+    try:
+        return Walk(
+            client,
+            entity,
+            state=state,
+            sink=sink,
+            save=store.save,
+            filters=filters,
+            size=options.page_size,
+            concurrency=options.concurrency,
+        ).run()
+    finally:
+        bar.close()
+
+
+def _live_ids(
+    client: NexudusClient, entity: Entity, filters: dict[str, str], options: FetchOptions
+) -> set[int]:
+    """Every Id the API has now: the pass that finds deletions, which no ``since`` can."""
+    ids: set[int] = set()
+    Walk(
+        client,
+        entity,
+        state={},
+        sink=lambda page: ids.update(page.ids.tolist()),
+        filters=filters,
+        size=options.page_size,
+        concurrency=options.concurrency,
+    ).run()
+    return ids
+
+
+def _since_filter(entity: Entity, since: dt.datetime | None) -> dict[str, str]:
+    if since is None:
+        return {}
+    # The API takes YYYY-MM-DDTHH:mm: the minute is floored, so nothing updated is missed.
+    return {f"from_{entity.name}_UpdatedOn": since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M")}
+
+
+def _check_out(out: Path, *, incremental: bool) -> dict[str, Any] | None:
+    """Refuse an ``out`` holding snapshot files recon fetch did not write; the manifest of the
+    snapshot an incremental fetch builds on."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out '{out}' is a file; give a directory for the snapshot")
+    manifest = read_manifest(out) if out.is_dir() else None
+    ours = {entity.get("file") for entity in (manifest or {}).get("entities", {}).values()}
+    for entity in ENTITIES:
+        for fmt in FORMATS:
+            name = f"{entity.stem}.{fmt}"
+            if (out / name).exists() and name not in ours:
+                raise FetchError(
+                    f"--out '{out}' holds {name}, which recon fetch did not write; fetch into "
+                    "an empty directory or move that file, so nothing of yours is overwritten"
+                )
+    if incremental and manifest is None:
+        raise UsageError(
+            f"--since needs the snapshot of an earlier fetch in '{out}' (no {MANIFEST} there); "
+            "run a full fetch first"
+        )
+    return manifest if incremental else None
+
+
+def _existing(out: Path, entity: Entity) -> pa.Table:
+    path = out / f"{entity.stem}.parquet"
+    return pq.read_table(path) if path.exists() else pa.table({})
+
+
+def _entity_record(
+    state: dict[str, Any],
+    fresh: pa.Table,
+    duplicates: int,
+    previous: dict[str, Any] | None,
+    entity: Entity,
+    live: dict[Entity, set[int]],
+) -> dict[str, Any]:
+    record = {
+        "paging": state.get("mode"),
+        "order": state.get("order"),
+        "dir": state.get("direction"),
+        "pages": state.get("pages", 0),
+        "records_received": state.get("records", 0),
+        "records_fetched": fresh.num_rows,
+        "duplicates_dropped": duplicates,
+        "total_items": [state.get("total_first"), state.get("total_last")],
+        "consistency": "keyset" if state.get("mode") in ("keyset", "single page") else "offset",
+        "notes": list(state.get("notes", [])),
+    }
+    if state.get("mode") == "offset":
+        record["walks"] = state.get("walk", 1)
+    if entity in live:
+        record["ids_seen_in_deletion_pass"] = len(live[entity])
+    return record
+
+
+def _previous_summary(previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    if previous is None:
+        return None
+    return {
+        "fetch_finished": previous.get("fetch_finished"),
+        "since": previous.get("since"),
+        "records": {
+            name: entity.get("records") for name, entity in previous.get("entities", {}).items()
+        },
+    }
+
+
+def _fingerprint(options: FetchOptions) -> dict[str, Any]:
+    """What must not change between an interrupted fetch and its resumption."""
+    return {
+        "base_url": options.base_url,
+        "filters": dict(sorted(options.filters.items())),
+        "since": _iso(options.since) if options.since else None,
+        "page_size": options.page_size,
+    }
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

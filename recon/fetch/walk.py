@@ -1,0 +1,363 @@
+"""Walking an entity's records without skipping or repeating any while the table changes.
+
+Offset paging over a changing table skips a record for every row deleted
+ahead of the walk and repeats one for every row inserted. So the walk orders
+by Id and pages by Id range (keyset paging: ``from_<Entity>_Id`` just past the
+last Id seen), which no insert or delete can shift. The span still to fetch
+is cut into Id ranges walked concurrently, and a last walk past the highest
+Id picks up records inserted meanwhile.
+
+Neither documented ``dir`` convention (1/-1 or 0/1) is trusted: the walk asks
+for ascending order under each and looks at the Ids that come back. Where the
+server ignores Id ranges or the order, it falls back to offset paging and
+walks again until ``TotalItems`` held still for a whole walk. The walk's
+state says which it used, for the manifest, and is saved after every page so
+an interrupted walk resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from ..entities import ALLOWANCE_USE, CREDIT_USE, Entity
+from .client import NexudusClient, Page
+
+MAX_OFFSET_WALKS = 3
+RANGES_PER_THREAD = 4
+PAGES_PER_RANGE = 4
+"""A range ends with a part-filled page: ranges of at least this many pages keep that waste
+under a quarter."""
+
+
+def ascending_candidates(entity: Entity) -> tuple[int, int]:
+    """``dir`` values that may mean ascending, the entity's documented one first: the use
+    histories' pages say 1 ascending / -1 descending, the others' 0 ascending / 1 descending."""
+    return (1, 0) if entity in (CREDIT_USE, ALLOWANCE_USE) else (0, 1)
+
+
+DESCENDING_OF = {1: -1, 0: 1}
+"""The descending ``dir`` in the convention where the key means ascending."""
+
+
+class Walk:
+    """One entity's walk: pages go to ``sink``, progress to ``state`` (saved with ``save``)."""
+
+    def __init__(
+        self,
+        client: NexudusClient,
+        entity: Entity,
+        *,
+        state: dict[str, Any],
+        sink: Callable[[Page], None],
+        save: Callable[[], None] = lambda: None,
+        stored_ids: Callable[[], np.ndarray] | None = None,
+        filters: dict[str, str] | None = None,
+        size: int = 1000,
+        concurrency: int = 4,
+    ) -> None:
+        self.client = client
+        self.entity = entity
+        self.state = state
+        self._sink = sink
+        self._save = save
+        self.filters = dict(filters or {})
+        self.size = size
+        self.concurrency = max(1, concurrency)
+        self._lock = threading.Lock()
+        self._id = f"{entity.name}_Id"
+        self._stored_ids = stored_ids
+        self._ids_seen: list[np.ndarray] = []
+        self._resumed = bool(state.get("pages"))
+
+    def run(self) -> dict[str, Any]:
+        """Walk to the end (or on from where a previous run stopped); returns the state."""
+        state = self.state
+        if state.get("complete"):
+            return state
+        state.setdefault("pages", 0)
+        state.setdefault("records", 0)
+        state.setdefault("notes", [])
+        if "mode" not in state:
+            self._probe()
+        if state["mode"] == "keyset":
+            self._keyset()
+        if state["mode"] == "keyset" and not self._nothing_missing():
+            # A record inserted just after the walk ended? Walk on past the furthest Id seen.
+            state.update(tail_next=self._beyond_furthest(), tail_done=False)
+            self._keyset()
+            if not self._nothing_missing():
+                state["mode"] = "offset"
+                state["notes"].append(
+                    "keyset paging missed records (the server does not order by Id within "
+                    "Id ranges): offset paging"
+                )
+        if state["mode"] == "offset":
+            self._offset()
+        state["complete"] = True
+        self._save()
+        return state
+
+    # --- the first page: which order does the server actually give? -------------------------
+
+    def _probe(self) -> None:
+        state = self.state
+        descending = unordered = None
+        for direction in ascending_candidates(self.entity):
+            page = self._search(direction=direction)
+            order = _order(page.ids)
+            if order in ("ascending", "single"):
+                break
+            if order == "descending" and descending is None:
+                descending = (direction, page)
+            unordered = unordered or (direction, page)
+        else:
+            if descending is not None:
+                direction, page = descending
+                order = "descending"
+            else:
+                direction, page = unordered
+                order = "unordered"
+                state["notes"].append("the server ignores orderBy=Id: offset paging")
+        # The page size the server actually serves (it may cap what was asked for).
+        page_size = page.count if self._more(page) and page.count else self.size
+        state.update(
+            direction=direction, order=order, total_first=page.total_items, page_size=page_size
+        )
+        self._accept(page)
+        if not self._more(page):
+            state["mode"] = "single page"
+            state["complete"] = True
+        elif order == "unordered":
+            state["mode"] = "offset"
+        else:
+            state["mode"] = "keyset"
+            state["cursor"] = int(page.ids.max() if order == "ascending" else page.ids.min())
+        self._save()
+
+    # --- keyset paging by Id range -----------------------------------------------------------
+
+    def _keyset(self) -> None:
+        state = self.state
+        if "ranges" not in state and not self._plan_ranges():
+            return  # the server ignores Id ranges: offset paging instead
+        pending = [index for index, (_, _, done) in enumerate(state["ranges"]) if not done]
+        if pending:
+            with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+                list(pool.map(self._walk_range, pending))
+        while not state.get("tail_done"):
+            # Past the highest Id seen when planning: records inserted since.
+            page = self._search(**self._range_filter(state["tail_next"], None))
+            self._accept(page)
+            with self._lock:
+                if self._more(page) and page.ids.size:
+                    state["tail_next"] = self._after(page)
+                else:
+                    state["tail_done"] = True
+            self._save()
+
+    def _plan_ranges(self) -> bool:
+        """Check that the server honours Id ranges, then cut the rest of the span into ranges."""
+        state = self.state
+        cursor = state["cursor"]
+        ascending = state["order"] == "ascending"
+        page = self._search(**self._range_filter(cursor + (1 if ascending else -1), None))
+        if page.ids.size and (
+            np.any(page.ids <= cursor) if ascending else np.any(page.ids >= cursor)
+        ):
+            state["mode"] = "offset"
+            state["notes"].append(f"the server ignores {self._id} range filters: offset paging")
+            self._save()
+            return False
+        self._accept(page)
+        if not self._more(page) or not page.ids.size:
+            state.update(ranges=[], tail_next=None, tail_done=True)
+            self._save()
+            return True
+        cursor = self._after(page)
+        highest = self._highest_id() if ascending else None
+        if highest is None or highest < cursor:
+            state.update(ranges=[], tail_next=cursor, tail_done=False)  # one sequential walk
+        else:
+            fetched = state["records"]
+            remaining = max((state.get("total_first") or 0) - fetched, self.size)
+            count = max(
+                1,
+                min(
+                    self.concurrency * RANGES_PER_THREAD,
+                    math.ceil(remaining / (self.size * PAGES_PER_RANGE)),
+                ),
+            )
+            edges = np.linspace(cursor, highest + 1, count + 1).astype(np.int64)
+            state["ranges"] = [
+                [int(low), int(high) - 1, False]
+                for low, high in itertools.pairwise(edges)
+                if high > low
+            ]
+            state.update(tail_next=int(highest) + 1, tail_done=False)
+        self._save()
+        return True
+
+    def _walk_range(self, index: int) -> None:
+        state = self.state
+        while True:
+            with self._lock:
+                low, high, done = state["ranges"][index]
+            if done:
+                return
+            page = self._search(**self._range_filter(low, high))
+            self._accept(page)
+            with self._lock:
+                if self._more(page) and page.ids.size:
+                    state["ranges"][index][0] = int(page.ids.max()) + 1
+                else:
+                    state["ranges"][index][2] = True
+            self._save()
+
+    def _highest_id(self) -> int | None:
+        """The highest Id, from one descending page of one record (None if the server will not)."""
+        descending = DESCENDING_OF.get(self.state["direction"])
+        if descending is None:
+            return None
+        page = self.client.search(
+            self.entity, page=1, size=1, direction=descending, filters=self.filters
+        )
+        return int(page.ids[0]) if page.ids.size else None
+
+    def _range_filter(self, start: int, end: int | None) -> dict[str, Any]:
+        """Search arguments for Ids from ``start`` (towards ``end``, in the walk's order)."""
+        ascending = self.state["order"] == "ascending"
+        bounds = {("from_" if ascending else "to_") + self._id: str(start)}
+        if end is not None:
+            bounds[("to_" if ascending else "from_") + self._id] = str(end)
+        return {"direction": self.state["direction"], "extra": bounds}
+
+    def _after(self, page: Page) -> int:
+        ascending = self.state["order"] == "ascending"
+        return int(page.ids.max()) + 1 if ascending else int(page.ids.min()) - 1
+
+    def _nothing_missing(self) -> bool:
+        """At least as many distinct Ids fetched as the API has now. Records deleted during the
+        walk can only make the fetched count larger, so fewer means records were skipped."""
+        page = self.client.search(
+            self.entity,
+            page=1,
+            size=1,
+            order_by="Id",
+            direction=self.state["direction"],
+            filters=self.filters,
+        )
+        if page.total_items is None:
+            return True
+        fetched = self._distinct_ids_fetched()
+        return fetched is None or fetched >= page.total_items
+
+    def _beyond_furthest(self) -> int:
+        furthest = self.state["furthest"]
+        return furthest + 1 if self.state["order"] == "ascending" else furthest - 1
+
+    def _distinct_ids_fetched(self) -> int | None:
+        seen = self._ids_seen
+        if self._resumed:
+            if self._stored_ids is None:
+                return None  # pages of an earlier run are not in memory: cannot tell
+            seen = [self._stored_ids()]
+        return len(np.unique(np.concatenate(seen))) if seen else 0
+
+    # --- offset paging, walked again until the table held still -----------------------------
+
+    def _offset(self) -> None:
+        state = self.state
+        state.setdefault("walk", 1)
+        state.setdefault("walk_pages", [1])  # the probe's first page belongs to the first walk
+        state.setdefault("walk_totals", [state.get("total_first")])
+        while True:
+            while todo := self._offset_pages_to_fetch():
+                with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+                    list(pool.map(self._offset_page, todo))
+            totals = {t for t in state["walk_totals"] if t is not None}
+            if len(totals) <= 1:
+                return
+            change = f"{min(totals)} to {max(totals)}"
+            if state["walk"] >= MAX_OFFSET_WALKS:
+                state["notes"].append(
+                    f"TotalItems kept changing ({change}) in {state['walk']} walks: records "
+                    "created or deleted during the fetch may be missing; fetch again when quieter"
+                )
+                return
+            state["notes"].append(
+                f"TotalItems changed during walk {state['walk']} ({change}): walked again"
+            )
+            state.update(walk=state["walk"] + 1, walk_pages=[], walk_totals=[])
+            self._save()
+
+    def _offset_pages_to_fetch(self) -> list[int]:
+        """This walk's pages not fetched yet, as many as the largest TotalItems seen needs
+        (the last walk's when this one has seen none yet)."""
+        state = self.state
+        totals = [t for t in state["walk_totals"] if t is not None]
+        total = max(totals) if totals else state.get("total_last") or 0
+        pages = max(1, math.ceil(total / state.get("page_size", self.size)))
+        return [number for number in range(1, pages + 1) if number not in state["walk_pages"]]
+
+    def _offset_page(self, number: int) -> None:
+        page = self._search(page=number, direction=self.state["direction"])
+        self._accept(page)
+        with self._lock:
+            self.state["walk_pages"].append(number)
+            self.state["walk_totals"].append(page.total_items)
+        self._save()
+
+    # --- shared ----------------------------------------------------------------------------
+
+    def _search(
+        self, *, page: int = 1, direction: int, extra: dict[str, str] | None = None
+    ) -> Page:
+        return self.client.search(
+            self.entity,
+            page=page,
+            size=self.size,
+            order_by="Id",
+            direction=direction,
+            filters={**self.filters, **(extra or {})},
+        )
+
+    def _accept(self, page: Page) -> None:
+        self._sink(page)
+        with self._lock:
+            self._ids_seen.append(page.ids)
+            if page.ids.size:
+                ascending = self.state.get("order") != "descending"
+                extreme = int(page.ids.max() if ascending else page.ids.min())
+                furthest = self.state.get("furthest", extreme)
+                self.state["furthest"] = (
+                    max(furthest, extreme) if ascending else min(furthest, extreme)
+                )
+            self.state["pages"] += 1
+            self.state["records"] += page.count
+            if page.total_items is not None:
+                self.state["total_last"] = page.total_items
+
+    def _more(self, page: Page) -> bool:
+        """Whether records follow this page. TotalItems counts what matches the request (an Id
+        range included), so it holds even where the server serves smaller pages than asked."""
+        if page.total_items is not None:
+            return page.total_items > page.count
+        return page.count >= self.size
+
+
+def _order(ids: np.ndarray) -> str:
+    if ids.size < 2:
+        return "single"
+    steps = np.diff(ids)
+    if (steps > 0).all():
+        return "ascending"
+    if (steps < 0).all():
+        return "descending"
+    return "unordered"
