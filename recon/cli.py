@@ -248,7 +248,7 @@ def _fetch_summary(snapshot: Path, manifest: dict, seconds: float) -> str:
     for name, entity in entities.items():
         lines.append(
             f"  {name:<{width}}  {entity['records']:>9,} records  {entity['paging']}, "
-            f"{entity['pages']} pages"
+            f"{entity['pages']} page{'' if entity['pages'] == 1 else 's'}"
         )
         lines += [f"  {'':<{width}}  note: {note}" for note in entity["notes"]]
     lines.append(f"Snapshot: {snapshot} ({MANIFEST})")

@@ -45,12 +45,32 @@ def read(file: SnapshotFile) -> RawTable:
     """The raw columns of ``file``; ``SnapshotFileError`` when it cannot be parsed."""
     try:
         if file.format == "jsonl":
-            return _read_jsonl(file.path, file.entity)
-        if file.format == "json":
-            return _read_json(file.path)
-        return _read_parquet(file.path)
+            raw = _read_jsonl(file.path, file.entity)
+        elif file.format == "json":
+            raw = _read_json(file.path)
+        else:
+            raw = _read_parquet(file.path)
     except OSError as exc:
         raise SnapshotFileError(f"{file.path}: cannot be read: {exc.strerror or exc}") from exc
+    return _without_empty_extras(raw, file.entity)
+
+
+def _without_empty_extras(raw: RawTable, entity: Entity) -> RawTable:
+    """Drop undeclared fields that hold nothing but nulls.
+
+    The JSON Lines reader cannot keep them (a field first seen with null values
+    has no type to declare), so no reader does: the same records load alike from
+    every form.
+    """
+    declared = {spec.name for spec in FIELDS[entity]} | set(ALIASES.get(entity, {}))
+    empty = [
+        name
+        for name, column in raw.columns.items()
+        if name not in declared and not isinstance(column, list) and pa.types.is_null(column.type)
+    ]
+    if not empty:
+        return raw
+    return RawTable({k: v for k, v in raw.columns.items() if k not in empty}, raw.num_rows)
 
 
 def _read_parquet(path: Path) -> RawTable:
@@ -106,12 +126,19 @@ def _free_fields_of_first_block(path: Path, entity: Entity) -> tuple[pa.Field, .
         return None
     declared = {spec.name for spec in FIELDS[entity]} | set(ALIASES.get(entity, {}))
     return tuple(
-        field
+        # An ISO-looking string would be guessed a timestamp, losing its Z or offset:
+        # fields recon does not know stay the text the file holds.
+        pa.field(field.name, pa.string()) if is_temporal(field.type) else field
         for field in sample.schema
         if field.name not in declared
         and field.name not in PRESENTATIONAL
         and not pa.types.is_null(field.type)
     )
+
+
+def is_temporal(kind: pa.DataType) -> bool:
+    """Whether pyarrow made a date, time or timestamp of it."""
+    return pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_time(kind)
 
 
 def text_schema(entity: Entity) -> pa.Schema:

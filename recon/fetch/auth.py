@@ -24,6 +24,8 @@ class TokenEndpointUnavailable(Exception):
 
 
 class NexudusAuth(httpx.Auth):
+    # httpx reads each response body before handing it to ``auth_flow`` (the token
+    # endpoint's JSON is needed); a flow that overrides sync_auth_flow would skip that.
     requires_response_body = True
 
     def __init__(self, credentials: Credentials, token_url: str) -> None:
@@ -35,9 +37,7 @@ class NexudusAuth(httpx.Auth):
         # Threads share one token; the lock makes one of them renew it while the others wait.
         self._lock = threading.Lock()
 
-    def sync_auth_flow(
-        self, request: httpx.Request
-    ) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         with self._lock:
             generation = self._generation
             if self._token is None:

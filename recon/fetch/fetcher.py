@@ -242,7 +242,12 @@ def _entity_record(
         "records_received": state.get("records", 0),
         "records_fetched": fresh.num_rows,
         "duplicates_dropped": duplicates,
-        "total_items": [state.get("total_first"), state.get("total_last")],
+        # TotalItems when the walk began and when it ended: a ranged page's counts only its
+        # range, so a keyset walk's end is the count its completeness check read.
+        "total_items": [
+            state.get("total_first"),
+            state.get("total_check" if state.get("mode") == "keyset" else "total_last"),
+        ],
         "consistency": "keyset" if state.get("mode") in ("keyset", "single page") else "offset",
         "notes": list(state.get("notes", [])),
     }

@@ -10,9 +10,11 @@ Id picks up records inserted meanwhile.
 Neither documented ``dir`` convention (1/-1 or 0/1) is trusted: the walk asks
 for ascending order under each and looks at the Ids that come back. Where the
 server ignores Id ranges or the order, it falls back to offset paging and
-walks again until ``TotalItems`` held still for a whole walk. The walk's
-state says which it used, for the manifest, and is saved after every page so
-an interrupted walk resumes where it stopped.
+walks again until two whole walks saw the same Ids with ``TotalItems`` still
+(a steady ``TotalItems`` alone proves nothing: as many inserts as deletes
+leave it unchanged while the deletes shift records past the walk). The
+walk's state says which it used, for the manifest, and is saved after every
+page so an interrupted walk resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ import numpy as np
 from ..entities import ALLOWANCE_USE, CREDIT_USE, Entity
 from .client import NexudusClient, Page
 
-MAX_OFFSET_WALKS = 3
+MAX_OFFSET_WALKS = 4
+"""Offset walks before giving up on two that agree."""
 RANGES_PER_THREAD = 4
 PAGES_PER_RANGE = 4
 """A range ends with a part-filled page: ranges of at least this many pages keep that waste
@@ -93,10 +96,12 @@ class Walk:
             state.update(tail_next=self._beyond_furthest(), tail_done=False)
             self._keyset()
             if not self._nothing_missing():
-                state["mode"] = "offset"
+                # Whatever the cause (a server that orders loosely within Id ranges, or
+                # one that serves an Id twice), offset walks that agree settle it.
+                state.update(mode="offset", walk_pages=[], walk_totals=[], walk_digest=[0, 0])
                 state["notes"].append(
-                    "keyset paging missed records (the server does not order by Id within "
-                    "Id ranges): offset paging"
+                    f"fewer distinct Ids ({self._distinct_ids_fetched()}) than TotalItems "
+                    f"({state.get('total_check')}) after walking every Id range: offset paging"
                 )
         if state["mode"] == "offset":
             self._offset()
@@ -128,7 +133,11 @@ class Walk:
         # The page size the server actually serves (it may cap what was asked for).
         page_size = page.count if self._more(page) and page.count else self.size
         state.update(
-            direction=direction, order=order, total_first=page.total_items, page_size=page_size
+            direction=direction,
+            order=order,
+            total_first=page.total_items,
+            page_size=page_size,
+            first_page_digest=_add_digest([0, 0], page.ids),
         )
         self._accept(page)
         if not self._more(page):
@@ -255,6 +264,7 @@ class Walk:
         )
         if page.total_items is None:
             return True
+        self.state["total_check"] = page.total_items
         fetched = self._distinct_ids_fetched()
         return fetched is None or fetched >= page.total_items
 
@@ -277,24 +287,37 @@ class Walk:
         state.setdefault("walk", 1)
         state.setdefault("walk_pages", [1])  # the probe's first page belongs to the first walk
         state.setdefault("walk_totals", [state.get("total_first")])
+        state.setdefault("walk_digest", state.get("first_page_digest", [0, 0]))
         while True:
             while todo := self._offset_pages_to_fetch():
                 with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
                     list(pool.map(self._offset_page, todo))
             totals = {t for t in state["walk_totals"] if t is not None}
-            if len(totals) <= 1:
+            previous = state.get("previous_digest")
+            if len(totals) <= 1 and previous == state["walk_digest"]:
                 return
-            change = f"{min(totals)} to {max(totals)}"
-            if state["walk"] >= MAX_OFFSET_WALKS:
+            walk = state["walk"]
+            if len(totals) > 1:
+                change = f"TotalItems changed during walk {walk} ({min(totals)} to {max(totals)})"
+            elif previous is not None:
+                change = f"walks {walk - 1} and {walk} saw different Ids"
+            else:
+                change = None  # a first walk, to be confirmed by a second
+            if walk >= MAX_OFFSET_WALKS:
                 state["notes"].append(
-                    f"TotalItems kept changing ({change}) in {state['walk']} walks: records "
-                    "created or deleted during the fetch may be missing; fetch again when quieter"
+                    f"{change} and no two of {walk} walks agreed: records created or deleted "
+                    "during the fetch may be missing; fetch again when the API is quieter"
                 )
                 return
-            state["notes"].append(
-                f"TotalItems changed during walk {state['walk']} ({change}): walked again"
+            if change is not None:
+                state["notes"].append(f"{change}: walked again")
+            state.update(
+                walk=walk + 1,
+                walk_pages=[],
+                walk_totals=[],
+                previous_digest=state["walk_digest"],
+                walk_digest=[0, 0],
             )
-            state.update(walk=state["walk"] + 1, walk_pages=[], walk_totals=[])
             self._save()
 
     def _offset_pages_to_fetch(self) -> list[int]:
@@ -312,6 +335,7 @@ class Walk:
         with self._lock:
             self.state["walk_pages"].append(number)
             self.state["walk_totals"].append(page.total_items)
+            self.state["walk_digest"] = _add_digest(self.state["walk_digest"], page.ids)
         self._save()
 
     # --- shared ----------------------------------------------------------------------------
@@ -361,3 +385,24 @@ def _order(ids: np.ndarray) -> str:
     if (steps < 0).all():
         return "descending"
     return "unordered"
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _add_digest(digest: list[int], ids: np.ndarray) -> list[int]:
+    """``[sum, rows]``: an order-free digest of a walk's Ids, grown one page at a time.
+
+    Each Id is scrambled (splitmix64's finaliser) and the results summed modulo 2**64, so
+    two walks that saw the same Ids in any order and paging agree, and a walk that missed
+    one record and saw another instead does not. Two integers: cheap to keep in the state.
+    """
+    with np.errstate(over="ignore"):
+        mixed = ids.astype(np.uint64) * _GOLDEN
+        mixed ^= mixed >> np.uint64(30)
+        mixed *= np.uint64(0xBF58476D1CE4E5B9)
+        mixed ^= mixed >> np.uint64(27)
+        mixed *= np.uint64(0x94D049BB133111EB)
+        mixed ^= mixed >> np.uint64(31)
+        total = int(mixed.sum(dtype=np.uint64))
+    return [(digest[0] + total) % 2**64, digest[1] + int(ids.size)]

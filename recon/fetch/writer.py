@@ -30,28 +30,45 @@ from ..snapshot import JSON_TEXT, MANIFEST, sha256_file
 def records_table(pages: Path, entity: Entity) -> pa.Table:
     """The records of every stored page of ``entity``, as one Arrow table."""
     for declared in (readers.typed_schema(entity), readers.text_schema(entity)):
-        schema = pa.schema([("Records", pa.list_(pa.struct(list(declared))))])
-        try:
-            envelopes = pajson.read_json(
-                pages,
-                read_options=pajson.ReadOptions(block_size=16 << 20),
-                parse_options=pajson.ParseOptions(
-                    explicit_schema=schema, unexpected_field_behavior="infer"
-                ),
-            )
-        except pa.ArrowInvalid:
+        table = _read_pages(pages, declared)
+        if table is None:
             continue  # a value not of its declared type, or types that differ across pages
-        batches = [
-            pa.RecordBatch.from_struct_array(chunk.flatten())
-            for chunk in envelopes["Records"].chunks
+        # pyarrow turns ISO-looking strings of fields we do not declare into timestamps,
+        # dropping their Z or offset; the snapshot is evidence, so they stay the API's text.
+        guessed = [
+            pa.field(field.name, pa.string())
+            for field in table.schema
+            if field.name not in declared.names and readers.is_temporal(field.type)
         ]
-        return pa.Table.from_batches(batches) if batches else _empty(declared)
+        if guessed:
+            table = _read_pages(pages, pa.schema([*declared, *guessed]))
+            if table is None:
+                continue
+        return table
     return _from_python(
         record
         for line in pages.read_bytes().splitlines()
         if line.strip()
         for record in json.loads(line)["Records"]
     )
+
+
+def _read_pages(pages: Path, declared: pa.Schema) -> pa.Table | None:
+    schema = pa.schema([("Records", pa.list_(pa.struct(list(declared))))])
+    try:
+        envelopes = pajson.read_json(
+            pages,
+            read_options=pajson.ReadOptions(block_size=16 << 20),
+            parse_options=pajson.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="infer"
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    batches = [
+        pa.RecordBatch.from_struct_array(chunk.flatten()) for chunk in envelopes["Records"].chunks
+    ]
+    return pa.Table.from_batches(batches) if batches else _empty(declared)
 
 
 def keep_last_by_id(table: pa.Table) -> tuple[pa.Table, int]:

@@ -81,6 +81,11 @@ class Accounts:
             return TokenAnswer(200, self._issue(client_id))
         return TokenAnswer(400, {"error": "unsupported_grant_type"})
 
+    def issued_tokens(self) -> list[str]:
+        """Every access and refresh token issued so far (for tests that look for leaks)."""
+        with self._lock:
+            return [*self._access, *self._refresh]
+
     def _issue(self, client_id: str | None) -> dict[str, Any]:
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         ttl = self._config.token_ttl

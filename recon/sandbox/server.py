@@ -240,6 +240,11 @@ class Sandbox:
         return self._require().records(entity)
 
     @property
+    def issued_tokens(self) -> list[str]:
+        """Every access and refresh token the sandbox issued, to check none leaked."""
+        return self._require().accounts.issued_tokens()
+
+    @property
     def mutations_log(self) -> list[MutationEvent]:
         """Every change made while serving: configured mutations and created records."""
         return self._require().mutations_log()

@@ -238,3 +238,28 @@ def test_parquet_audits_exactly_like_the_same_records_as_json(tmp_path):
     reference = recon.audit(as_json, as_of="2025-12-31T00:00:00Z").findings.drop(columns="row")
     assert len(fetched) >= 5
     pd.testing.assert_frame_equal(fetched, reference)
+
+
+def test_fields_recon_does_not_know_are_kept_as_the_api_sent_them(tmp_path):
+    records = _records()
+    for offset, record in enumerate(records["coworkerbookingcredits"]):
+        record["DueDate"] = f"2025-03-{1 + offset % 28:02d}T00:00:00+01:00"
+        record["Archived"] = None
+    out, _ = _fetch(tmp_path, FakeApi(records))
+    table = pq.read_table(out / "coworkerbookingcredits.parquet")
+    # Not a guessed timestamp (which would drop the offset): the text itself.
+    assert table.schema.field("DueDate").type == "string"
+    assert table.column("DueDate")[0].as_py() == "2025-03-01T00:00:00+01:00"
+    as_json = write_snapshot(
+        tmp_path / "json",
+        credits=records["coworkerbookingcredits"],
+        uses=records["coworkerbookingcreditusehistories"],
+        fmt="jsonl",
+    )
+    ruleset = recon.load_ruleset()
+    from_parquet = recon.load_snapshot(out, ruleset).frame(CREDIT)
+    from_jsonl = recon.load_snapshot(as_json, ruleset).frame(CREDIT)
+    # An undeclared field holding only nulls loads from no form (JSON Lines cannot type it).
+    assert "Archived" not in from_parquet.columns and "Archived" not in from_jsonl.columns
+    assert set(from_parquet.columns) == set(from_jsonl.columns)
+    assert from_parquet["DueDate"].tolist() == from_jsonl["DueDate"].tolist()
