@@ -24,6 +24,7 @@ import pyarrow.json as pajson
 from .. import __version__
 from ..entities import CREDIT_USE, Entity
 from ..errors import AccessDenied, ApiUnavailable, CreateRejected
+from . import pages
 from .auth import NexudusAuth, TokenEndpointUnavailable
 from .credentials import Credentials, redact
 from .limits import DOCUMENTED_WRITES, RateLimiter
@@ -49,6 +50,9 @@ class Page:
     """How many records the page holds."""
     total_items: int | None
     sort_direction: Any
+    records: pa.Table | None = None
+    """The records, typed, when the search asked for them (``records_schema``) and the page
+    fits; else None."""
 
 
 class NexudusClient:
@@ -99,8 +103,10 @@ class NexudusClient:
         order_by: str = "Id",
         direction: int | None = None,
         filters: Mapping[str, str] | None = None,
+        records_schema: pa.Schema | None = None,
     ) -> Page:
-        """One page of ``entity``'s records matching ``filters``."""
+        """One page of ``entity``'s records matching ``filters``; with ``records_schema``
+        (the declared fields' types) its records typed too, in the same parse."""
         params: dict[str, Any] = {
             "page": page,
             "size": min(size, MAX_PAGE_SIZE),
@@ -115,7 +121,7 @@ class NexudusClient:
             entity=entity,
             role=f"{entity.name}-List",
             params=params,
-            parse=_parse_page,
+            parse=_parse_page if records_schema is None else _typed_page_parser(records_schema),
         )
 
     def get(self, entity: Entity, record_id: int) -> dict[str, Any] | None:
@@ -246,11 +252,52 @@ _PAGE_SCHEMA = pa.schema(
 )
 
 
+def _one_line(body: bytes) -> bytes:
+    """The body on one line, as JSON Lines need (a newline outside a string is only
+    whitespace, and inside one it is escaped); compact JSON is returned as it is."""
+    if b"\n" in body or b"\r" in body:
+        return body.replace(b"\r", b" ").replace(b"\n", b" ")
+    return body
+
+
+def _typed_page_parser(declared: pa.Schema) -> Callable[[httpx.Response], Page]:
+    def parse(response: httpx.Response) -> Page:
+        line = _one_line(response.content)
+        envelopes = pages.typed_envelopes(pa.py_buffer(line), declared)
+        if envelopes is None or envelopes.num_rows != 1 or envelopes["Records"].null_count:
+            return _parse_page(response)  # Ids only; the snapshot then reads the stored pages
+        records = pages.records_of(envelopes, declared)
+        ids = records.column("Id")
+        if not pa.types.is_integer(ids.type):
+            return _parse_page(response)
+        total = _first_int(envelopes, "TotalItems")
+        direction = (
+            envelopes["CurrentSortDirection"][0].as_py()
+            if "CurrentSortDirection" in envelopes.column_names
+            else None
+        )
+        return Page(
+            line,
+            ids.drop_null().to_numpy(),
+            records.num_rows,
+            total,
+            direction,
+            records,
+        )
+
+    return parse
+
+
+def _first_int(envelopes: pa.Table, name: str) -> int | None:
+    if name not in envelopes.column_names or not pa.types.is_integer(envelopes[name].type):
+        return None
+    return envelopes[name][0].as_py()
+
+
 def _parse_page(response: httpx.Response) -> Page:
     """The page's Ids and counts, read by pyarrow (no Python object per record, GIL released)."""
     body = response.content
-    # One line, as JSON Lines need; a newline outside a string is only whitespace.
-    line = body.replace(b"\r", b" ").replace(b"\n", b" ")
+    line = _one_line(body)
     try:
         table = pajson.read_json(
             pa.BufferReader(line),
@@ -285,7 +332,7 @@ def _parse_page_slowly(body: bytes) -> Page:
         [i for i in ids if isinstance(i, int) and not isinstance(i, bool)], dtype=np.int64
     )
     total = envelope.get("TotalItems")
-    line = body.replace(b"\r", b" ").replace(b"\n", b" ")
+    line = _one_line(body)
     return Page(
         line,
         ids,

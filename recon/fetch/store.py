@@ -16,8 +16,10 @@ costs nothing but the request.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ from ..errors import FetchError
 from ..snapshot import UNFINISHED_FETCH
 
 DIRECTORY = UNFINISHED_FETCH
+SAVE_EVERY = 0.5
+"""Seconds between saves of a page's progress; everything else is saved at once."""
 
 
 class FetchStore:
@@ -37,6 +41,8 @@ class FetchStore:
         self._lock = threading.Lock()
         self._state: dict[str, Any] = {"options": options, "entities": {}}
         self.resumed = False
+        self._files: dict[str, int] = {}
+        self._saved_at = float("-inf")
 
     def open(self) -> FetchStore:
         """Start, or resume when the directory holds a fetch with the same options."""
@@ -72,14 +78,37 @@ class FetchStore:
         return self.root / f"{entity.stem}.pages"
 
     def append(self, entity: Entity, page_line: bytes) -> None:
-        with self._lock, self.pages_path(entity).open("ab") as handle:
-            handle.write(page_line.rstrip() + b"\n")
-
-    def save(self) -> None:
+        """Add one page (a single line). Written straight to the file, unbuffered: once the
+        state says a page is done, its line is in the file even if the process is killed."""
         with self._lock:
-            self._write_state()
+            descriptor = self._files.get(entity.stem)
+            if descriptor is None:
+                descriptor = os.open(
+                    self.pages_path(entity), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
+                )
+                self._files[entity.stem] = descriptor
+            os.writev(descriptor, [page_line.rstrip(), b"\n"])
+
+    def save(self, urgent: bool = True) -> None:
+        """Rewrite state.json; a page's progress (``urgent=False``) at most every
+        ``SAVE_EVERY`` seconds."""
+        with self._lock:
+            now = time.monotonic()
+            if urgent or now - self._saved_at >= SAVE_EVERY:
+                self._write_state()
+                self._saved_at = now
+
+    def close(self) -> None:
+        """Save the state and close the page files (the directory stays, to resume from)."""
+        with self._lock:
+            for descriptor in self._files.values():
+                os.close(descriptor)
+            self._files.clear()
+            if self.root.is_dir():
+                self._write_state()
 
     def remove(self) -> None:
+        self.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _write_state(self) -> None:

@@ -2,10 +2,11 @@
 
 Offset paging over a changing table skips a record for every row deleted
 ahead of the walk and repeats one for every row inserted. So the walk orders
-by Id and pages by Id range (keyset paging: ``from_<Entity>_Id`` just past the
-last Id seen), which no insert or delete can shift. The span still to fetch
-is cut into Id ranges walked concurrently, and a last walk past the highest
-Id picks up records inserted meanwhile.
+by Id and pages by Id range (keyset paging: ``from_<Entity>_Id`` at the last
+Id seen), which no insert or delete can shift. The span still to fetch is cut
+into Id ranges walked concurrently, and a last walk past the highest Id picks
+up records inserted meanwhile. The walk is complete when the rows it fetched
+(each counted once) reach the API's ``TotalItems``.
 
 Neither documented ``dir`` convention (1/-1 or 0/1) is trusted: the walk asks
 for ascending order under each and looks at the Ids that come back. Where the
@@ -19,6 +20,7 @@ page so an interrupted walk resumes where it stopped.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import threading
@@ -27,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from ..entities import ALLOWANCE_USE, CREDIT_USE, Entity
 from .client import NexudusClient, Page
@@ -50,7 +53,11 @@ DESCENDING_OF = {1: -1, 0: 1}
 
 
 class Walk:
-    """One entity's walk: pages go to ``sink``, progress to ``state`` (saved with ``save``)."""
+    """One entity's walk: pages go to ``sink``, progress to ``state`` (saved with ``save``).
+
+    ``sink(page, repeated)`` gets every page with how many of its first rows were
+    fetched already (the rows of the Id a keyset page starts at).
+    """
 
     def __init__(
         self,
@@ -58,22 +65,30 @@ class Walk:
         entity: Entity,
         *,
         state: dict[str, Any],
-        sink: Callable[[Page], None],
-        save: Callable[[], None] = lambda: None,
+        sink: Callable[[Page, int], None],
+        save: Callable[..., None] = lambda urgent=True: None,
         stored_ids: Callable[[], np.ndarray] | None = None,
         filters: dict[str, str] | None = None,
         size: int = 1000,
         concurrency: int = 4,
+        ranges_per_thread: int = RANGES_PER_THREAD,
+        records_schema: pa.Schema | None = None,
     ) -> None:
         self.client = client
         self.entity = entity
         self.state = state
         self._sink = sink
-        self._save = save
+        self._save_state = save
         self.filters = dict(filters or {})
         self.size = size
         self.concurrency = max(1, concurrency)
-        self._lock = threading.Lock()
+        # More ranges than threads even out ranges of unequal density, at one part-filled
+        # page each; under a rate limit every request costs the same, so the caller asks
+        # for one range per thread there.
+        self.ranges_per_thread = max(1, ranges_per_thread)
+        self.records_schema = records_schema  # pages come with their records typed
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
         self._id = f"{entity.name}_Id"
         self._stored_ids = stored_ids
         self._ids_seen: list[np.ndarray] = []
@@ -93,16 +108,18 @@ class Walk:
             self._keyset()
         if state["mode"] == "keyset" and not self._nothing_missing():
             # A record inserted just after the walk ended? Walk on past the furthest Id seen.
-            state.update(tail_next=self._beyond_furthest(), tail_done=False)
+            state["segments"].append(_segment(self._beyond_furthest(), None))
             self._keyset()
             if not self._nothing_missing():
-                # Whatever the cause (a server that orders loosely within Id ranges, or
-                # one that serves an Id twice), offset walks that agree settle it.
+                # A server that does not order by Id within an Id range: offset walks that
+                # agree settle it.
                 state.update(mode="offset", walk_pages=[], walk_totals=[], walk_digest=[0, 0])
                 state["notes"].append(
-                    f"fewer distinct Ids ({self._distinct_ids_fetched()}) than TotalItems "
+                    f"fewer records ({state['accounted']}) than TotalItems "
                     f"({state.get('total_check')}) after walking every Id range: offset paging"
                 )
+        if state["mode"] == "keyset":
+            self._note_repeated_ids()
         if state["mode"] == "offset":
             self._offset()
         state["complete"] = True
@@ -147,87 +164,94 @@ class Walk:
             state["mode"] = "offset"
         else:
             state["mode"] = "keyset"
-            state["cursor"] = int(page.ids.max() if order == "ascending" else page.ids.min())
+            state["cursor"] = _edge(page.ids, order)
+            state["cursor_copies"] = int((page.ids == state["cursor"]).sum())
         self._save()
 
     # --- keyset paging by Id range -----------------------------------------------------------
 
     def _keyset(self) -> None:
         state = self.state
-        if "ranges" not in state and not self._plan_ranges():
+        if "segments" not in state and not self._plan_segments():
             return  # the server ignores Id ranges: offset paging instead
-        pending = [index for index, (_, _, done) in enumerate(state["ranges"]) if not done]
-        if pending:
-            with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-                list(pool.map(self._walk_range, pending))
-        while not state.get("tail_done"):
-            # Past the highest Id seen when planning: records inserted since.
-            page = self._search(**self._range_filter(state["tail_next"], None))
-            self._accept(page)
-            with self._lock:
-                if self._more(page) and page.ids.size:
-                    state["tail_next"] = self._after(page)
-                else:
-                    state["tail_done"] = True
-            self._save()
+        pending = [i for i, segment in enumerate(state["segments"]) if not segment["done"]]
+        bounded = [i for i in pending if state["segments"][i]["high"] is not None]
+        if bounded:
+            self._in_parallel(self._walk_segment, bounded)
+        for index in pending:
+            if index not in bounded:
+                # Open-ended, past the highest Id seen when planning: records inserted since.
+                self._walk_segment(index)
 
-    def _plan_ranges(self) -> bool:
-        """Check that the server honours Id ranges, then cut the rest of the span into ranges."""
+    def _plan_segments(self) -> bool:
+        """Check that the server honours Id ranges, then cut the rest of the span into
+        segments: bounded Id ranges to walk concurrently, and an open-ended one after them."""
         state = self.state
         cursor = state["cursor"]
         ascending = state["order"] == "ascending"
-        page = self._search(**self._range_filter(cursor + (1 if ascending else -1), None))
+        page = self._search(**self._range_filter(cursor, None))
         if page.ids.size and (
-            np.any(page.ids <= cursor) if ascending else np.any(page.ids >= cursor)
+            np.any(page.ids < cursor) if ascending else np.any(page.ids > cursor)
         ):
             state["mode"] = "offset"
             state["notes"].append(f"the server ignores {self._id} range filters: offset paging")
             self._save()
             return False
-        self._accept(page)
+        self._accept(page, new_rows=_new_rows(page, cursor, state["cursor_copies"]))
         if not self._more(page) or not page.ids.size:
-            state.update(ranges=[], tail_next=None, tail_done=True)
+            state["segments"] = []
             self._save()
             return True
-        cursor = self._after(page)
+        low, copies = self._next_cursor(page, cursor)
         highest = self._highest_id() if ascending else None
-        if highest is None or highest < cursor:
-            state.update(ranges=[], tail_next=cursor, tail_done=False)  # one sequential walk
+        if highest is None or highest < low:
+            state["segments"] = [_segment(low, None, copies)]  # one sequential walk
         else:
-            fetched = state["records"]
-            remaining = max((state.get("total_first") or 0) - fetched, self.size)
+            remaining = max((state.get("total_first") or 0) - state["accounted"], self.size)
             count = max(
                 1,
                 min(
-                    self.concurrency * RANGES_PER_THREAD,
+                    self.concurrency * self.ranges_per_thread,
                     math.ceil(remaining / (self.size * PAGES_PER_RANGE)),
                 ),
             )
-            edges = np.linspace(cursor, highest + 1, count + 1).astype(np.int64)
-            state["ranges"] = [
-                [int(low), int(high) - 1, False]
-                for low, high in itertools.pairwise(edges)
-                if high > low
-            ]
-            state.update(tail_next=int(highest) + 1, tail_done=False)
+            edges = np.linspace(low, highest + 1, count + 1).astype(np.int64)
+            state["segments"] = [
+                _segment(int(start), int(end) - 1, copies if start == low else 0)
+                for start, end in itertools.pairwise(edges)
+                if end > start
+            ] + [_segment(int(highest) + 1, None)]
         self._save()
         return True
 
-    def _walk_range(self, index: int) -> None:
+    def _walk_segment(self, index: int) -> None:
+        """Page through one segment. Each page starts at the last Id of the one before,
+        inclusive: a row sharing that Id with others (a server that serves an Id twice)
+        is then not skipped, and the rows seen twice are not counted twice."""
         state = self.state
-        while True:
+        while not self._stop.is_set():
             with self._lock:
-                low, high, done = state["ranges"][index]
-            if done:
-                return
+                segment = state["segments"][index]
+                if segment["done"]:
+                    return
+                low, high, copies = segment["low"], segment["high"], segment["copies"]
             page = self._search(**self._range_filter(low, high))
-            self._accept(page)
-            with self._lock:
-                if self._more(page) and page.ids.size:
-                    state["ranges"][index][0] = int(page.ids.max()) + 1
-                else:
-                    state["ranges"][index][2] = True
-            self._save()
+            advance = functools.partial(self._advance, segment, page, low)
+            self._accept(page, new_rows=_new_rows(page, low, copies), then=advance)
+
+    def _advance(self, segment: dict[str, Any], page: Page, low: int) -> None:
+        if self._more(page) and page.ids.size:
+            segment["low"], segment["copies"] = self._next_cursor(page, low)
+        else:
+            segment["done"] = True
+
+    def _next_cursor(self, page: Page, low: int) -> tuple[int, int]:
+        """Where the next page of a segment starts, and how many rows of that Id were seen."""
+        edge = _edge(page.ids, self.state["order"])
+        if edge == low:
+            # A whole page of one Id: step past it rather than ask for the same page again.
+            return (low + 1 if self.state["order"] == "ascending" else low - 1), 0
+        return edge, int((page.ids == edge).sum())
 
     def _highest_id(self) -> int | None:
         """The highest Id, from one descending page of one record (None if the server will not)."""
@@ -247,13 +271,10 @@ class Walk:
             bounds[("to_" if ascending else "from_") + self._id] = str(end)
         return {"direction": self.state["direction"], "extra": bounds}
 
-    def _after(self, page: Page) -> int:
-        ascending = self.state["order"] == "ascending"
-        return int(page.ids.max()) + 1 if ascending else int(page.ids.min()) - 1
-
     def _nothing_missing(self) -> bool:
-        """At least as many distinct Ids fetched as the API has now. Records deleted during the
-        walk can only make the fetched count larger, so fewer means records were skipped."""
+        """At least as many rows fetched (each once) as the API has now. Records deleted
+        during the walk can only make the fetched count larger, so fewer means records were
+        skipped."""
         page = self.client.search(
             self.entity,
             page=1,
@@ -265,8 +286,16 @@ class Walk:
         if page.total_items is None:
             return True
         self.state["total_check"] = page.total_items
-        fetched = self._distinct_ids_fetched()
-        return fetched is None or fetched >= page.total_items
+        return self.state["accounted"] >= page.total_items
+
+    def _note_repeated_ids(self) -> None:
+        distinct = self._distinct_ids_fetched()
+        repeated = self.state["accounted"] - distinct if distinct is not None else 0
+        if repeated > 0:
+            self.state["notes"].append(
+                f"the server served {repeated} row(s) with an Id another row has too; "
+                "each Id is kept once, as last received"
+            )
 
     def _beyond_furthest(self) -> int:
         furthest = self.state["furthest"]
@@ -278,7 +307,13 @@ class Walk:
             if self._stored_ids is None:
                 return None  # pages of an earlier run are not in memory: cannot tell
             seen = [self._stored_ids()]
-        return len(np.unique(np.concatenate(seen))) if seen else 0
+        if not seen:
+            return 0
+        ids = np.concatenate(seen)
+        # Runs of pages in Id order: a stable sort (timsort) merges them in a fraction of
+        # the time np.unique takes (measured 0.01 s against 0.7 s for a million Ids).
+        ids.sort(kind="stable")
+        return int(ids.size and 1 + np.count_nonzero(ids[1:] != ids[:-1]))
 
     # --- offset paging, walked again until the table held still -----------------------------
 
@@ -290,8 +325,7 @@ class Walk:
         state.setdefault("walk_digest", state.get("first_page_digest", [0, 0]))
         while True:
             while todo := self._offset_pages_to_fetch():
-                with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-                    list(pool.map(self._offset_page, todo))
+                self._in_parallel(self._offset_page, todo)
             totals = {t for t in state["walk_totals"] if t is not None}
             previous = state.get("previous_digest")
             if len(totals) <= 1 and previous == state["walk_digest"]:
@@ -330,15 +364,30 @@ class Walk:
         return [number for number in range(1, pages + 1) if number not in state["walk_pages"]]
 
     def _offset_page(self, number: int) -> None:
+        if self._stop.is_set():
+            return
         page = self._search(page=number, direction=self.state["direction"])
-        self._accept(page)
-        with self._lock:
+
+        def count() -> None:
             self.state["walk_pages"].append(number)
             self.state["walk_totals"].append(page.total_items)
             self.state["walk_digest"] = _add_digest(self.state["walk_digest"], page.ids)
-        self._save()
+
+        self._accept(page, then=count)
 
     # --- shared ----------------------------------------------------------------------------
+
+    def _in_parallel(self, work: Callable[[int], None], items: list[int]) -> None:
+        """``work`` on every item, ``concurrency`` at a time. The first failure (or Ctrl-C)
+        stops the others at their next page instead of letting them walk on."""
+        pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        try:
+            list(pool.map(work, items))
+        except BaseException:
+            self._stop.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _search(
         self, *, page: int = 1, direction: int, extra: dict[str, str] | None = None
@@ -350,11 +399,30 @@ class Walk:
             order_by="Id",
             direction=direction,
             filters={**self.filters, **(extra or {})},
+            records_schema=self.records_schema,
         )
 
-    def _accept(self, page: Page) -> None:
-        self._sink(page)
+    def _save(self, urgent: bool = True) -> None:
+        """Save the state (under the lock, so it is saved whole). ``urgent=False``: a page's
+        progress, which the store may batch: a page it has not recorded is fetched again
+        on resume, and costs nothing else."""
         with self._lock:
+            self._save_state(urgent)
+
+    def _accept(
+        self, page: Page, new_rows: int | None = None, then: Callable[[], None] | None = None
+    ) -> None:
+        """Store the page, then account for it in the state together with ``then`` (the
+        caller's progress): a saved state never counts a page its cursor has not passed.
+        ``new_rows``: the page's rows not fetched before (default: all of them)."""
+        repeated = 0 if new_rows is None else page.count - new_rows
+        self._sink(page, repeated)
+        with self._lock:
+            if then is not None:
+                then()
+            self.state["accounted"] = self.state.get("accounted", 0) + (
+                page.count if new_rows is None else new_rows
+            )
             self._ids_seen.append(page.ids)
             if page.ids.size:
                 ascending = self.state.get("order") != "descending"
@@ -367,6 +435,7 @@ class Walk:
             self.state["records"] += page.count
             if page.total_items is not None:
                 self.state["total_last"] = page.total_items
+            self._save(urgent=False)
 
     def _more(self, page: Page) -> bool:
         """Whether records follow this page. TotalItems counts what matches the request (an Id
@@ -376,13 +445,32 @@ class Walk:
         return page.count >= self.size
 
 
+def _segment(low: int, high: int | None, copies: int = 0) -> dict[str, Any]:
+    """Ids from ``low`` to ``high`` (None: no end) still to walk; ``copies``: rows with Id
+    ``low`` already fetched."""
+    return {"low": low, "high": high, "copies": copies, "done": False}
+
+
+def _edge(ids: np.ndarray, order: str) -> int:
+    """The furthest Id of a page in the walk's order."""
+    return int(ids.min() if order == "descending" else ids.max())
+
+
+def _new_rows(page: Page, low: int, copies: int) -> int:
+    """The page's rows minus those with Id ``low`` fetched already (at most ``copies``)."""
+    return page.count - min(copies, int((page.ids == low).sum()))
+
+
 def _order(ids: np.ndarray) -> str:
     if ids.size < 2:
         return "single"
     steps = np.diff(ids)
-    if (steps > 0).all():
+    if (steps == 0).all():
+        return "single"
+    # Not strictly: a server may serve an Id twice, side by side.
+    if (steps >= 0).all():
         return "ascending"
-    if (steps < 0).all():
+    if (steps <= 0).all():
         return "descending"
     return "unordered"
 

@@ -68,6 +68,30 @@ def test_every_record_once_whatever_the_server_honours(tmp_path, server):
     assert manifest["entities"]["CoworkerBookingCreditUseHistory"]["records"] == 95
 
 
+@pytest.mark.parametrize(
+    ("repeated_at", "copies"),
+    [(9, 2), (4, 2), (8, 3), (19, 2)],
+    ids=["across-a-page-boundary", "inside-a-page", "three-across-a-boundary", "end-of-a-range"],
+)
+def test_an_id_the_server_serves_more_than_once_neither_fails_nor_loses_a_row(
+    tmp_path, repeated_at, copies
+):
+    records = _records()
+    uses = sorted(records["coworkerbookingcreditusehistories"], key=lambda r: r["Id"])
+    doubled = uses[repeated_at]
+    for n in range(copies - 1):
+        uses.insert(repeated_at + 1 + n, {**doubled, "Description": f"copy {n}"})
+    records["coworkerbookingcreditusehistories"] = uses
+    out, manifest = _fetch(tmp_path, FakeApi(records))
+    entry = manifest["entities"][CREDIT_USE.name]
+    assert entry["paging"] == "keyset", entry["notes"]
+    assert _ids(out, CREDIT_USE) == sorted({r["Id"] for r in uses})
+    assert entry["notes"] == [
+        f"the server served {copies - 1} row(s) with an Id another row has too; each Id is kept "
+        "once, as last received"
+    ]
+
+
 def _mutate_after(entity_stem, after, inserts, deletes):
     """A hook that, at the ``after``-th search of the entity, inserts records above the walk and
     deletes some below it."""
