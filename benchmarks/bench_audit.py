@@ -94,7 +94,13 @@ def ensure_snapshot(size: str, fmt: str, *, seed: int, regenerate: bool) -> Path
         file=sys.stderr,
         flush=True,
     )
-    shutil.rmtree(root, ignore_errors=True)
+    generate(credits, uses, root, "both", seed)
+    return target
+
+
+def generate(credits: int, uses: int, out: Path, fmt: str, seed: int) -> None:
+    """A fresh snapshot from ``make_snapshot.py`` in ``out`` (what was there is removed)."""
+    shutil.rmtree(out, ignore_errors=True)
     subprocess.run(
         [
             sys.executable,
@@ -104,15 +110,14 @@ def ensure_snapshot(size: str, fmt: str, *, seed: int, regenerate: bool) -> Path
             "--uses",
             str(uses),
             "--out",
-            str(root),
+            str(out),
             "--format",
-            "both",
+            fmt,
             "--seed",
             str(seed),
         ],
         check=True,
     )
-    return target
 
 
 def _matches(planted: Path, credits: int, uses: int, seed: int) -> bool:

@@ -48,7 +48,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 sys.path.insert(0, str(HERE))
 
-from bench_audit import ensure_snapshot, recon_command  # noqa: E402
+from bench_audit import ensure_snapshot, generate, recon_command  # noqa: E402
 
 TOKEN = "bench-token"
 PAGE_SIZE = 1000
@@ -79,25 +79,8 @@ def limits_snapshot(seed: int) -> Path:
     credits, uses = LIMITS_SNAPSHOT
     root = DATA / "fetch-200k"
     if not (root / "coworkerbookingcreditusehistories.parquet").is_file():
-        shutil.rmtree(root, ignore_errors=True)
         print(f"generating {root} ...", file=sys.stderr, flush=True)
-        subprocess.run(
-            [
-                sys.executable,
-                str(HERE / "make_snapshot.py"),
-                "--credits",
-                str(credits),
-                "--uses",
-                str(uses),
-                "--out",
-                str(root),
-                "--format",
-                "parquet",
-                "--seed",
-                str(seed),
-            ],
-            check=True,
-        )
+        generate(credits, uses, root, "parquet", seed)
     return root
 
 

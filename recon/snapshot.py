@@ -38,13 +38,19 @@ class SnapshotFile:
         return self.path.name
 
 
-def locate(directory: Path) -> dict[Entity, SnapshotFile]:
-    """The file of each entity present in ``directory``; required ones must be there."""
+def locate(
+    directory: Path, *, purpose: str = "audit", require: bool = True
+) -> dict[Entity, SnapshotFile]:
+    """The file of each entity present in ``directory``; with ``require``, the required
+    ones must be there. ``purpose`` completes the error messages ("give the directory
+    to audit")."""
     if not directory.exists():
-        raise SnapshotError(f"snapshot '{directory}' does not exist; give the directory to audit")
+        raise SnapshotError(
+            f"snapshot '{directory}' does not exist; give the directory to {purpose}"
+        )
     if not directory.is_dir():
         raise SnapshotError(
-            f"snapshot '{directory}' is not a directory; give the directory to audit"
+            f"snapshot '{directory}' is not a directory; give the directory to {purpose}"
         )
     files = {}
     for entity in ENTITIES:
@@ -57,7 +63,7 @@ def locate(directory: Path) -> dict[Entity, SnapshotFile]:
             )
         if found:
             files[entity] = SnapshotFile(entity, found[0], found[0].suffix[1:])
-        elif entity.required:
+        elif require and entity.required:
             raise SnapshotError(
                 f"snapshot '{directory}' has no {entity.stem}.json, .jsonl or .parquet "
                 f"({entity.name} is required)"

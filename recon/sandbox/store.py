@@ -33,10 +33,10 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from ..entities import ENTITIES, Entity
-from ..errors import SnapshotError, SnapshotFileError
+from ..errors import SnapshotFileError
+from ..snapshot import locate
 from .config import Source, resolve_entity
 
-FORMATS: tuple[str, ...] = ("json", "jsonl", "parquet")
 NO_ID = -math.inf
 """The sort key of a record without an integer Id: such records come first and are never
 within an Id range."""
@@ -253,21 +253,8 @@ def load(source: Source) -> dict[Entity, EntityTable]:
             entity = resolve_entity(key)
             tables[entity] = _from_records(entity, [dict(record) for record in records])
     elif source is not None:
-        directory = Path(source)
-        if not directory.is_dir():
-            raise SnapshotError(
-                f"snapshot '{directory}' is not a directory; give a snapshot directory to serve"
-            )
-        for entity in ENTITIES:
-            found = [directory / f"{entity.stem}.{fmt}" for fmt in FORMATS]
-            found = [path for path in found if path.exists()]
-            if len(found) > 1:
-                names = " and ".join(path.name for path in found)
-                raise SnapshotError(
-                    f"snapshot '{directory}' has both {names} for {entity.name}; keep only one"
-                )
-            if found:
-                tables[entity] = _load_file(entity, found[0])
+        for entity, file in locate(Path(source), purpose="serve", require=False).items():
+            tables[entity] = _load_file(entity, file.path)
     for entity in ENTITIES:
         tables.setdefault(entity, EntityTable(entity, [], [], columns={}))
     return tables

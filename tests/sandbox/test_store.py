@@ -73,8 +73,12 @@ def test_jsonl_with_odd_ids_blank_lines_and_crlf(tmp_path):
 
 
 def test_unreadable_snapshots(tmp_path):
-    with pytest.raises(SnapshotError, match="not a directory"):
+    with pytest.raises(SnapshotError, match="does not exist; give the directory to serve"):
         load(tmp_path / "missing")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(SnapshotError, match="is not a directory; give the directory to serve"):
+        load(tmp_path / "a-file")
+    (tmp_path / "a-file").unlink()
     (tmp_path / f"{STEM}.jsonl").write_text('{"Id": 1}\n{"Id": 2,\n')
     with pytest.raises(SnapshotFileError, match="line 2"):
         load(tmp_path)
