@@ -14,6 +14,7 @@ import datetime as dt
 import sys
 import threading
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,16 +69,27 @@ def fetch(
     started = _now()
     store = FetchStore(out, _fingerprint(options)).open()
     limiter = Unlimited() if options.limits == "off" else RateLimiter()
+    # Each entity's snapshot file is made in the background while the next entity is
+    # walked, unless the files depend on the end of every walk (a merge, the deletion pass).
+    pipelined = previous is None and not options.find_deletions
+    background = ThreadPoolExecutor(max_workers=1)
+    finishing: dict[Entity, Future[_Finished]] = {}
+    committed = False
     try:
         with NexudusClient(
             options.base_url, credentials, transport=transport, limiter=limiter, retry=retry
         ) as client:
-            walks, parsed = {}, {}
+            walks = {}
             for entity in ENTITIES:
                 entity_filters = {**filters[entity], **_since_filter(entity, options.since)}
-                parsed[entity] = writer.PageRecords(entity)
+                parsed = writer.PageRecords(entity)
                 walks[entity] = _walk(
-                    client, entity, store, entity_filters, options, progress, parsed[entity]
+                    client, entity, store, entity_filters, options, progress, parsed
+                )
+                finishing[entity] = (
+                    background.submit(_finish, out, store, parsed, entity, previous, {})
+                    if pipelined
+                    else _Deferred(parsed)
                 )
             live = (
                 {e: _live_ids(client, e, filters[e], options) for e in ENTITIES}
@@ -85,45 +97,86 @@ def fetch(
                 else {}
             )
             stats = dict(client.stats)
+        if not pipelined:
+            finishing = {
+                entity: background.submit(
+                    _finish, out, store, deferred.parsed, entity, previous, live
+                )
+                for entity, deferred in finishing.items()
+            }
+        finished = {entity: future.result() for entity, future in finishing.items()}
+        entities = {
+            entity.name: _entity_record(
+                walks[entity], done.fetched, done.duplicates, previous, entity, live
+            )
+            for entity, done in finished.items()
+        }
+        manifest = {
+            "format": 1,
+            "recon_version": __version__,
+            "base_url": options.base_url,
+            "filters": dict(sorted(options.filters.items())),
+            "since": _iso(options.since) if options.since else None,
+            "find_deletions": options.find_deletions,
+            "fetch_started": _iso(started),
+            "fetch_finished": _iso(_now()),
+            "requests": stats.get("requests", 0),
+            "retries": stats.get("failures", 0),
+            "throttled": stats.get("throttled", 0),
+            "resumed": store.resumed,
+            "previous": _previous_summary(previous),
+            "entities": entities,
+        }
+        writer.commit(out, [done.staged for done in finished.values()], manifest)
+        committed = True
     finally:
+        background.shutdown(wait=True, cancel_futures=True)
+        if not committed:
+            writer.discard(
+                future.result().staged
+                for future in finishing.values()
+                if isinstance(future, Future)
+                and future.done()
+                and not future.cancelled()
+                and future.exception() is None
+            )
         store.close()  # what was fetched stays, with its progress saved, for the next run
-
-    tables, entities = {}, {}
-    for entity in ENTITIES:
-        # Pages of an earlier, interrupted run are only in the stored pages.
-        received = None if store.resumed else parsed[entity].table()
-        if received is None:
-            received = writer.records_table(store.pages_path(entity), entity)
-        fresh, duplicates = writer.keep_last_by_id(received)
-        table = fresh
-        if previous is not None:
-            table = writer.merge(_existing(out, entity), fresh, live.get(entity))
-        elif entity in live:
-            table = writer.merge(fresh.schema.empty_table(), fresh, live[entity])
-        tables[entity] = table
-        entities[entity.name] = _entity_record(
-            walks[entity], fresh, duplicates, previous, entity, live
-        )
-
-    manifest = {
-        "format": 1,
-        "recon_version": __version__,
-        "base_url": options.base_url,
-        "filters": dict(sorted(options.filters.items())),
-        "since": _iso(options.since) if options.since else None,
-        "find_deletions": options.find_deletions,
-        "fetch_started": _iso(started),
-        "fetch_finished": _iso(_now()),
-        "requests": stats.get("requests", 0),
-        "retries": stats.get("failures", 0),
-        "throttled": stats.get("throttled", 0),
-        "resumed": store.resumed,
-        "previous": _previous_summary(previous),
-        "entities": entities,
-    }
-    writer.write_snapshot(out, tables, manifest)
     store.remove()
     return manifest
+
+
+@dataclass(frozen=True)
+class _Finished:
+    staged: writer.Staged
+    fetched: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class _Deferred:
+    parsed: writer.PageRecords
+
+
+def _finish(
+    out: Path,
+    store: FetchStore,
+    parsed: writer.PageRecords,
+    entity: Entity,
+    previous: dict[str, Any] | None,
+    live: dict[Entity, set[int]],
+) -> _Finished:
+    """The entity's records, each Id once, merged into the earlier snapshot if any, staged."""
+    # Pages of an earlier, interrupted run are only in the stored pages.
+    received = None if store.resumed else parsed.table()
+    if received is None:
+        received = writer.records_table(store.pages_path(entity), entity)
+    fresh, duplicates = writer.keep_last_by_id(received)
+    table = fresh
+    if previous is not None:
+        table = writer.merge(_existing(out, entity), fresh, live.get(entity))
+    elif entity in live:
+        table = writer.merge(fresh.schema.empty_table(), fresh, live[entity])
+    return _Finished(writer.stage(out, entity, table), fresh.num_rows, duplicates)
 
 
 def filters_by_entity(filters: Mapping[str, str]) -> dict[Entity, dict[str, str]]:
@@ -249,7 +302,7 @@ def _existing(out: Path, entity: Entity) -> pa.Table:
 
 def _entity_record(
     state: dict[str, Any],
-    fresh: pa.Table,
+    fetched: int,
     duplicates: int,
     previous: dict[str, Any] | None,
     entity: Entity,
@@ -261,7 +314,7 @@ def _entity_record(
         "dir": state.get("direction"),
         "pages": state.get("pages", 0),
         "records_received": state.get("records", 0),
-        "records_fetched": fresh.num_rows,
+        "records_fetched": fetched,
         "duplicates_dropped": duplicates,
         # TotalItems when the walk began and when it ended: a ranged page's counts only its
         # range, so a keyset walk's end is the count its completeness check read.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -153,32 +154,66 @@ def merge(existing: pa.Table, fresh: pa.Table, live_ids: set[int] | None = None)
     return merged
 
 
+@dataclass(frozen=True)
+class Staged:
+    """An entity's Parquet file written under a temporary name, waiting for ``commit``."""
+
+    entity: Entity
+    temporary: Path
+    records: int
+    sha256: str
+
+
+def stage(out: Path, entity: Entity, table: pa.Table) -> Staged:
+    """Write ``table`` as ``out/.STEM.parquet.tmp`` (renamed into place by ``commit``)."""
+    out.mkdir(parents=True, exist_ok=True)
+    temporary = out / f".{entity.stem}.parquet.tmp"
+    try:
+        pq.write_table(table, temporary, compression="zstd")
+        return Staged(entity, temporary, table.num_rows, sha256_file(temporary))
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def discard(staged: Iterable[Staged]) -> None:
+    for item in staged:
+        item.temporary.unlink(missing_ok=True)
+
+
+def commit(out: Path, staged: list[Staged], manifest: dict[str, Any]) -> dict[str, Any]:
+    """Put the staged files and the manifest in place, all or nothing: the old manifest goes
+    first, so no mix of old and new files ever looks like a whole snapshot."""
+    try:
+        for item in staged:
+            manifest["entities"][item.entity.name].update(
+                file=f"{item.entity.stem}.parquet", records=item.records, sha256=item.sha256
+            )
+        text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+        (out / f".{MANIFEST}.tmp").write_text(text, encoding="utf-8")
+    except BaseException:
+        discard(staged)
+        raise
+    # From here on only renames.
+    (out / MANIFEST).unlink(missing_ok=True)
+    for item in staged:
+        item.temporary.replace(out / f"{item.entity.stem}.parquet")
+    (out / f".{MANIFEST}.tmp").replace(out / MANIFEST)
+    return manifest
+
+
 def write_snapshot(
     out: Path, tables: dict[Entity, pa.Table], manifest: dict[str, Any]
 ) -> dict[str, Any]:
     """Write each table as ``STEM.parquet`` and the manifest into ``out``, all or nothing."""
-    out.mkdir(parents=True, exist_ok=True)
-    staged = []
+    staged: list[Staged] = []
     try:
         for entity, table in tables.items():
-            temporary = out / f".{entity.stem}.parquet.tmp"
-            pq.write_table(table, temporary, compression="zstd")
-            manifest["entities"][entity.name].update(
-                file=f"{entity.stem}.parquet", records=table.num_rows, sha256=sha256_file(temporary)
-            )
-            staged.append((temporary, out / f"{entity.stem}.parquet"))
-        text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
-        (out / f".{MANIFEST}.tmp").write_text(text, encoding="utf-8")
+            staged.append(stage(out, entity, table))
     except BaseException:
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
+        discard(staged)
         raise
-    # From here on only renames: the old snapshot stops looking whole first.
-    (out / MANIFEST).unlink(missing_ok=True)
-    for temporary, final in staged:
-        temporary.replace(final)
-    (out / f".{MANIFEST}.tmp").replace(out / MANIFEST)
-    return manifest
+    return commit(out, staged, manifest)
 
 
 def _from_python(records: Iterable[dict[str, Any]]) -> pa.Table:
