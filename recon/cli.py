@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit_parser = commands.add_parser(
         "audit",
-        help="audit a snapshot directory and write findings.json, report.md and report.html",
+        help="audit a snapshot directory and write findings.json and the reports",
         description="Validate every record of a snapshot, run every rule, write the reports. "
         "Exit 0: no finding at or above --fail-on; 1: at least one; 2: the run could not be done.",
     )

@@ -1,4 +1,5 @@
-"""Reports: one context built from an audit, rendered as findings.json, report.md and report.html.
+"""Reports: one context built from an audit, rendered as findings.json, report.md, report.html,
+junit.xml (``report_junit``) and report.xlsx (``report_xlsx``).
 
 Templates (``reports/``) are fed plain data, lists and dicts, never frames,
 from one Jinja environment with autoescape on for HTML and ``StrictUndefined``
@@ -23,9 +24,18 @@ import pandas as pd
 from . import findings as findings_module
 from .audit import AuditResult
 from .errors import OutputError
+from .report_html import LazyHtmlContext
+from .report_junit import render_junit
+from .report_xlsx import credit_reconciliation, render_xlsx
 from .resources import templates_dir
 
-FORMATS: dict[str, str] = {"json": "findings.json", "md": "report.md", "html": "report.html"}
+FORMATS: dict[str, str] = {
+    "json": "findings.json",
+    "md": "report.md",
+    "html": "report.html",
+    "junit": "junit.xml",
+    "xlsx": "report.xlsx",
+}
 """Each output format and the file it writes."""
 
 HTML_ROW_LIMIT = 2_000
@@ -45,14 +55,19 @@ def findings_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def build_context(result: AuditResult) -> dict[str, Any]:
-    """The one context every format renders from."""
+def build_context(result: AuditResult, formats: Iterable[str] = tuple(FORMATS)) -> dict[str, Any]:
+    """The one context every format renders from. What only one format needs is computed
+    only when that format is asked for: a million credits reconciled cost seconds."""
     records = findings_records(result.findings)
-    return {
+    context: dict[str, Any] = {
         "summary": result.summary,
         "findings": records,
         "title": f"recon audit of {result.summary['snapshot']['name']}",
+        "html": LazyHtmlContext(result, records, HTML_ROW_LIMIT),  # what report.html adds
     }
+    if "xlsx" in formats:
+        context["reconciliation"] = credit_reconciliation(result)  # a DataFrame, one row a credit
+    return context
 
 
 def render_json(context: dict[str, Any]) -> str:
@@ -72,12 +87,12 @@ def write_reports(
     unknown = [fmt for fmt in formats if fmt not in FORMATS]
     if unknown:
         raise OutputError(f"unknown report format '{unknown[0]}'; choose from {', '.join(FORMATS)}")
-    context = build_context(result)
+    context = build_context(result, formats)
     rendered = {FORMATS[fmt]: _render(fmt, context) for fmt in formats}
     return write_atomically(Path(out_dir), rendered)
 
 
-def write_atomically(out_dir: Path, contents: dict[str, str]) -> list[Path]:
+def write_atomically(out_dir: Path, contents: dict[str, str | bytes]) -> list[Path]:
     """Write every file of ``contents`` into ``out_dir``, all or none."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"--out '{out_dir}' is a file, not a directory; choose another --out")
@@ -94,8 +109,8 @@ def write_atomically(out_dir: Path, contents: dict[str, str]) -> list[Path]:
             staged.append((temporary, out_dir / name))
             # os.open with 0o666 lets the umask decide permissions, as for any file the user writes.
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(text.encode("utf-8") if isinstance(text, str) else text)
         for temporary, final in staged:
             temporary.replace(final)
     except OSError as exc:
@@ -105,9 +120,13 @@ def write_atomically(out_dir: Path, contents: dict[str, str]) -> list[Path]:
     return [final for _, final in staged]
 
 
-def _render(fmt: str, context: dict[str, Any]) -> str:
+def _render(fmt: str, context: dict[str, Any]) -> str | bytes:
     if fmt == "json":
         return render_json(context)
+    if fmt == "junit":
+        return render_junit(context)
+    if fmt == "xlsx":
+        return render_xlsx(context)
     if fmt == "md":
         return render_template("report.md", context, row_limit=MARKDOWN_ROW_LIMIT)
     return render_template("report.html", context, row_limit=HTML_ROW_LIMIT)

@@ -39,8 +39,10 @@ def test_audit_of_sample_data(tmp_path):
     assert run.stdout.rstrip().splitlines()[-2] == "FAIL (--fail-on error, exit 1)"
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
         "findings.json",
+        "junit.xml",
         "report.html",
         "report.md",
+        "report.xlsx",
     ]
 
 

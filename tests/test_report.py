@@ -112,12 +112,20 @@ def test_write_reports_replaces_files_and_leaves_no_temporaries(tmp_path):
     (out / "findings.json").write_text("old")
     (out / "notes.txt").write_text("mine")
     written = recon.write_reports(audit(_snapshot(tmp_path)), out)
-    assert sorted(path.name for path in written) == ["findings.json", "report.html", "report.md"]
+    assert sorted(path.name for path in written) == [
+        "findings.json",
+        "junit.xml",
+        "report.html",
+        "report.md",
+        "report.xlsx",
+    ]
     assert sorted(path.name for path in out.iterdir()) == [
         "findings.json",
+        "junit.xml",
         "notes.txt",
         "report.html",
         "report.md",
+        "report.xlsx",
     ]
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "findings.json").read_text() != "old"

@@ -457,5 +457,8 @@ def test_the_readme_walkthrough_recon_sandbox_then_recon_run(tmp_path):
     summary = next(line for line in run.stdout.splitlines() if " findings: " in line)
     assert summary == "55 findings: 34 error, 21 warning, 0 info"
     assert summary in readme and "  export NEXUDUS_TOKEN=sandbox-token" in readme
-    assert "Report: my-snapshot/report.html (also findings.json, report.md)" in run.stdout
+    report = (
+        "Report: my-snapshot/report.html (also findings.json, report.md, junit.xml, report.xlsx)"
+    )
+    assert report in run.stdout and report in readme
     assert (tmp_path / "my-snapshot" / "snapshot" / "manifest.json").exists()

@@ -1,0 +1,465 @@
+"""report.xlsx: read back cell by cell against findings.json, the credit reconciliation
+against an independent computation, and API text that is never a formula."""
+
+import io
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from builders import audit, credit, manual_use, rules_file, use, write_snapshot
+from openpyxl.utils import get_column_letter
+
+import recon
+from recon import report_xlsx
+from recon.findings import COLUMNS
+from recon.report_xlsx import RECONCILIATION_COLUMNS, credit_reconciliation
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+AS_OF = "2025-12-31T00:00:00Z"
+CREDIT_HEADER = (
+    "Id",
+    "CoworkerId",
+    "BusinessId",
+    "Location",
+    "Description",
+    "Currency",
+    "TotalCredit",
+    "RemainingCredit",
+    "Uses",
+    "Uses sum",
+    "Difference (Total - Remaining - Uses)",
+    "Status",
+)
+AMOUNT_COLUMNS = (
+    "TotalCredit",
+    "RemainingCredit",
+    "Uses sum",
+    "Difference (Total - Remaining - Uses)",
+)
+
+
+def _write(result, out):
+    recon.write_reports(result, out, ["json", "xlsx"])
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    data = (out / "report.xlsx").read_bytes()
+    return document, openpyxl.load_workbook(io.BytesIO(data)), data
+
+
+def _data(sheet):
+    """The rows under the header, down to the end of the auto-filter."""
+    last = int(re.fullmatch(r"A1:[A-Z]+(\d+)", sheet.auto_filter.ref).group(1))
+    return list(sheet.iter_rows(min_row=2, max_row=last, values_only=True))
+
+
+def _header(sheet):
+    return next(sheet.iter_rows(max_row=1, values_only=True))
+
+
+def _same(cell, value):
+    """A cell holds ``value`` as findings.json does: same kind, same value."""
+    if value is None:
+        return cell is None
+    if isinstance(value, bool):
+        return cell is value
+    if isinstance(value, int | float):
+        return isinstance(cell, int | float) and not isinstance(cell, bool) and cell == value
+    return isinstance(cell, str) and cell == value
+
+
+def _credits_by_id(workbook):
+    sheet = workbook["Credits"]
+    assert _header(sheet) == CREDIT_HEADER
+    return {row[0]: dict(zip(CREDIT_HEADER, row, strict=True)) for row in _data(sheet)}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample")
+    return _write(recon.audit(SAMPLE, as_of=AS_OF), out)
+
+
+# --- findings and summary ------------------------------------------------------------------
+
+
+def test_sheets_are_summary_credits_then_each_rule_with_findings(sample):
+    document, workbook, _ = sample
+    with_findings = [r["rule"] for r in document["summary"]["rules"] if r["findings"]]
+    assert workbook.sheetnames == ["Summary", "Credits", *with_findings]
+    assert len(with_findings) == 17
+
+
+@pytest.mark.parametrize("chunk", [None, 3])
+def test_every_rule_sheet_holds_its_findings_cell_by_cell(tmp_path, monkeypatch, chunk):
+    if chunk:  # rows are rendered a slice at a time: cross slice boundaries too
+        monkeypatch.setattr(report_xlsx, "_CHUNK", chunk)
+    document, workbook, _ = _write(recon.audit(SAMPLE, as_of=AS_OF), tmp_path)
+    checked = 0
+    for rule in {finding["rule"] for finding in document["findings"]}:
+        sheet = workbook[rule]
+        assert _header(sheet) == COLUMNS
+        expected = [f for f in document["findings"] if f["rule"] == rule]
+        rows = _data(sheet)
+        assert len(rows) == len(expected) == sheet.max_row - 1
+        for row, finding in zip(rows, expected, strict=True):
+            for name, cell in zip(COLUMNS, row, strict=True):
+                assert _same(cell, finding[name]), (rule, name, cell, finding[name])
+                checked += 1
+    assert checked == 57 * len(COLUMNS)
+
+
+def test_summary_counts_each_rule_by_severity(sample):
+    document, workbook, _ = sample
+    summary = document["summary"]
+    sheet = workbook["Summary"]
+    assert _header(sheet) == (
+        "Rule",
+        "Outcome",
+        "Severity",
+        "Records evaluated",
+        "Findings",
+        "error",
+        "warning",
+        "info",
+        "Reason",
+        "Sheet",
+    )
+    rows = _data(sheet)
+    assert len(rows) == len(summary["rules"])
+    for row, rule in zip(rows, summary["rules"], strict=True):
+        found = [f for f in document["findings"] if f["rule"] == rule["rule"]]
+        by_severity = [sum(f["severity"] == s for f in found) for s in ("error", "warning", "info")]
+        assert row == (
+            rule["rule"],
+            rule["outcome"],
+            rule["severity"],
+            rule["evaluated"],
+            len(found),
+            *by_severity,
+            None,
+            rule["rule"],
+        )
+    everything = list(sheet.iter_rows(values_only=True))
+    total = everything[len(rows) + 1]
+    assert total[:8] == ("All rules", None, None, None, 57, 36, 21, 0)
+    facts = {row[0]: row[1] for row in everything[len(rows) + 2 :] if row[0]}
+    assert facts["Verdict"] == "FAIL (--fail-on error, exit 1)"
+    assert facts["As of (UTC)"] == AS_OF and facts["Snapshot"] == "sample_data"
+    assert facts["Rule set"] == f"default (sha256 {summary['rule_set']['sources'][0]['sha256']})"
+    files = {
+        row[0]: row
+        for row in everything
+        if row[0] in {f["entity"] for f in summary["snapshot"]["files"]}
+    }
+    for file in summary["snapshot"]["files"]:
+        assert files[file["entity"]][1:5] == (
+            file["file"],
+            file["format"],
+            file["records"],
+            file["sha256"],
+        )
+
+
+def test_skipped_rules_show_their_reason_and_no_sheet(tmp_path):
+    snapshot = write_snapshot(
+        tmp_path / "s", credits=[credit(1, RemainingCredit=80.0)], uses=[use(10, 1)]
+    )
+    _, workbook, _ = _write(audit(snapshot), tmp_path / "out")
+    rows = {row[0]: row for row in _data(workbook["Summary"])}
+    assert rows["extra_service_orphan"][1:5] == ("skipped", "error", None, 0)
+    assert rows["extra_service_orphan"][8].startswith("no coworkerextraservices file")
+    assert rows["balance_mismatch"][9] == "balance_mismatch"
+    assert workbook.sheetnames == ["Summary", "Credits", "balance_mismatch"]
+
+
+# --- the credit reconciliation -------------------------------------------------------------
+
+
+def _independent_ledger():
+    """Each credit's TotalCredit, RemainingCredit and uses, from the raw sample files, in
+    Decimal: a use counts when its credit Id and CreditUsed are numbers, each use Id once."""
+    pages = json.loads((SAMPLE / "coworkerbookingcredits.json").read_text(encoding="utf-8"))
+    credits = {r["Id"]: r for page in pages for r in page["Records"]}
+    sums, seen = {}, set()
+    for line in (SAMPLE / "coworkerbookingcreditusehistories.jsonl").read_text().splitlines():
+        use_record = json.loads(line)
+        amount, key = use_record.get("CreditUsed"), use_record.get("CoworkerBookingCreditId")
+        if not (isinstance(amount, int | float) and amount == amount and isinstance(key, int)):
+            continue
+        if key not in credits or use_record["Id"] in seen:
+            continue
+        seen.add(use_record["Id"])
+        sums[key] = sums.get(key, Decimal(0)) + Decimal(str(amount))
+    return credits, sums
+
+
+def _decimal(value):
+    return Decimal(repr(value)).quantize(Decimal("0.0001"))
+
+
+@pytest.mark.parametrize(
+    ("credit_id", "status"),
+    [
+        (10124, "mismatch"),  # RemainingCredit 12.50 too high
+        (10237, "mismatch"),  # 40.00 spent, no uses
+        (10286, "mismatch"),  # one cent
+        (10155, "balanced"),  # 0.003 off: within the tolerance
+        (10107, "balanced"),  # 0.10 + 0.20 = 0.30 exactly
+        (10260, "balanced"),  # 5 x 41.67 + 41.65 = 250.00
+        (10264, "balanced"),  # a use row repeated in the file counts once
+        (10014, "balanced"),  # two uses sharing a UniqueId both count
+        (10126, "balanced"),  # its use with CreditUsed "60.00" is left out
+        (10115, "balanced"),  # its use with a string CoworkerBookingCreditId is left out
+    ],
+)
+def test_credits_sheet_agrees_with_an_independent_computation(sample, credit_id, status):
+    _, workbook, _ = sample
+    credits, sums = _independent_ledger()
+    raw = credits[credit_id]
+    total, remaining = Decimal(str(raw["TotalCredit"])), Decimal(str(raw["RemainingCredit"]))
+    uses = sums.get(credit_id, Decimal(0))
+    difference = total - remaining - uses
+    assert (abs(difference) > Decimal("0.005")) == (status == "mismatch")
+    row = _credits_by_id(workbook)[credit_id]
+    assert row["Status"] == status
+    assert (row["CoworkerId"], row["BusinessId"]) == (raw.get("CoworkerId"), raw["BusinessId"])
+    assert (row["Location"], row["Description"]) == (raw["BusinessName"], raw["Description"])
+    assert row["Currency"] == raw["BusinessCurrencyCode"]
+    assert _decimal(row["TotalCredit"]) == total
+    assert _decimal(row["RemainingCredit"]) == remaining
+    assert _decimal(row["Uses sum"]) == uses
+    assert _decimal(row["Difference (Total - Remaining - Uses)"]) == difference
+
+
+def test_every_credit_is_listed_and_reconciles_to_the_cent(sample):
+    document, workbook, _ = sample
+    credits, _ = _independent_ledger()
+    rows = _credits_by_id(workbook)
+    assert sorted(rows) == sorted(credits) and len(rows) == 369
+    for row in rows.values():
+        total, remaining, uses, difference = (_decimal(row[name]) for name in AMOUNT_COLUMNS)
+        assert total - remaining - uses == difference, row
+    mismatched = {i for i, row in rows.items() if row["Status"] == "mismatch"}
+    flagged = {f["record_id"] for f in document["findings"] if f["rule"] == "balance_mismatch"}
+    assert mismatched == flagged == {10124, 10237, 10286}
+
+
+def test_reconciliation_is_exact_and_says_what_it_could_not_judge(tmp_path):
+    exact = rules_file(tmp_path, "[amounts]\ntolerance = 0\n")
+    snapshot = write_snapshot(
+        tmp_path / "s",
+        credits=[
+            credit(1, TotalCredit=0.3, RemainingCredit=0.0),
+            credit(2, TotalCredit="100.00"),
+            credit(3, RemainingCredit=100.01),
+        ],
+        uses=[use(10, 1, CreditUsed=0.1), use(11, 1, CreditUsed=0.2), use(12, 2)],
+    )
+    frame = credit_reconciliation(audit(snapshot, rules=exact))
+    assert tuple(frame.columns) == RECONCILIATION_COLUMNS
+    rows = {int(row["id"]): row for row in frame.to_dict("records")}
+    assert rows[1]["status"] == "balanced" and rows[1]["difference"] == 0.0
+    assert (rows[1]["uses"], rows[1]["uses_sum"]) == (2, 0.3)
+    assert rows[2]["status"] == "not judged"
+    assert rows[2]["total_credit"] != rows[2]["total_credit"]  # NaN: failed its schema
+    assert rows[2]["difference"] != rows[2]["difference"]
+    assert (rows[2]["remaining_credit"], rows[2]["uses"], rows[2]["uses_sum"]) == (100.0, 1, 10.0)
+    assert rows[3]["status"] == "mismatch" and rows[3]["difference"] == -0.01
+
+
+# --- layout and formats --------------------------------------------------------------------
+
+
+def test_every_sheet_has_a_frozen_header_a_filter_and_widths(sample):
+    _, workbook, data = sample
+    for sheet in workbook:
+        width = len(_header(sheet))
+        rows = len(_data(sheet))
+        assert sheet.freeze_panes == "A2", sheet.title
+        assert sheet.auto_filter.ref == f"A1:{get_column_letter(width)}{rows + 1}", sheet.title
+        for number in range(1, width + 1):
+            assert 8 <= sheet.column_dimensions[get_column_letter(number)].width <= 80
+        assert all(cell.font.b for cell in next(sheet.iter_rows(max_row=1)))
+    assert workbook["Summary"].auto_filter.ref == "A1:J18"
+    workbook_xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml").decode()
+    assert workbook_xml.count('name="_xlnm._FilterDatabase"') == len(workbook.sheetnames)
+
+
+def test_amounts_carry_their_currency_format(sample):
+    _, workbook, _ = sample
+    sheet = workbook["Credits"]
+    columns = [CREDIT_HEADER.index(name) for name in AMOUNT_COLUMNS]
+    currency_column = CREDIT_HEADER.index("Currency")
+    currencies = {}
+    for row in sheet.iter_rows(min_row=2):
+        currency = row[currency_column].value
+        currencies[row[0].value] = currency
+        for column in columns:
+            cell = row[column]
+            assert cell.data_type == "n" and cell.number_format == f'#,##0.00## "{currency}"'
+        assert row[CREDIT_HEADER.index("Uses")].number_format == "General"
+    assert set(currencies.values()) == {"GBP", "EUR"}
+    amounts = 0
+    for rule in ("balance_mismatch", "overdrawn_credit", "manual_adjustment", "non_positive_use"):
+        for row in workbook[rule].iter_rows(min_row=2):
+            currency = currencies[row[COLUMNS.index("credit_id")].value]
+            for name in ("expected", "actual"):
+                cell = row[COLUMNS.index(name)]
+                if isinstance(cell.value, int | float):  # non_positive_use expects "> 0"
+                    assert cell.number_format == f'#,##0.00## "{currency}"', (rule, name)
+                    amounts += 1
+                else:
+                    assert cell.number_format == "General"
+    assert amounts == 2 * 3 + 2 * 2 + 4 + 3
+    minutes = workbook["extra_service_balance_mismatch"]["J2"]  # uses, not money
+    assert minutes.data_type == "n" and minutes.number_format == "General"
+
+
+# --- API text is data ----------------------------------------------------------------------
+
+FORMULA = '=HYPERLINK("http://evil.example","click me")'
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    snapshot = write_snapshot(
+        tmp_path / "s",
+        credits=[
+            credit(
+                1,
+                Description=FORMULA,
+                BusinessName="+1",
+                BusinessCurrencyCode="@SUM(A1)",
+                RemainingCredit=95.0,
+                ExpireDate="-2+3",
+            ),
+            credit(2, Description="#REF!", BusinessName="\tTab", ValidFrom="=1+1"),
+            credit(3, TotalCredit=50.0, RemainingCredit=-2.5, Description="nul\x00 ]]> <b> 😀"),
+            credit(4, Description="  two\rlines\r\nand  "),
+        ],
+        uses=[manual_use(10, 1, -5.0, "=cmd|' /C calc'!A0"), use(11, 3, CreditUsed=52.5)],
+    )
+    return _write(audit(snapshot), tmp_path / "out")
+
+
+def test_no_cell_is_a_formula_or_an_error(hostile):
+    _, workbook, data = hostile
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    sheets = [name for name in archive.namelist() if name.startswith("xl/worksheets/")]
+    assert len(sheets) == len(workbook.sheetnames)
+    for name in sheets:
+        xml = archive.read(name).decode("utf-8")
+        assert not re.search(r"<f[ >]", xml), name
+        assert ' t="e"' not in xml and ' t="str"' not in xml, name
+    for sheet in workbook:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type not in ("f", "e"), (sheet.title, cell.coordinate, cell.value)
+
+
+def test_formula_like_text_is_kept_as_text_with_a_quote_prefix(hostile):
+    _, workbook, _ = hostile
+    sheet = workbook["Credits"]
+    cells = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
+    index = {name: CREDIT_HEADER.index(name) for name in CREDIT_HEADER}
+    for credit_id, column, text in [
+        (1, "Description", FORMULA),
+        (1, "Location", "+1"),
+        (1, "Currency", "@SUM(A1)"),
+        (2, "Description", "#REF!"),
+        (2, "Location", "\tTab"),
+    ]:
+        cell = cells[credit_id][index[column]]
+        assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", True), column
+    plain = cells[1][index["Status"]]
+    assert (plain.value, plain.quotePrefix) == ("mismatch", False)
+    # A currency that is not an ISO code cannot reach the number format.
+    assert cells[1][index["TotalCredit"]].number_format == "#,##0.00##"
+    violations = {row[0].value: row for row in workbook["schema_violation"].iter_rows(min_row=2)}
+    actual = [
+        (row[COLUMNS.index("actual")].value, row[COLUMNS.index("actual")].quotePrefix)
+        for row in workbook["schema_violation"].iter_rows(min_row=2)
+    ]
+    assert ("-2+3", True) in actual and ("=1+1", True) in actual
+    assert violations  # the sheet is there
+    message = workbook["manual_adjustment"]["H2"]
+    assert message.value.endswith(": =cmd|' /C calc'!A0") and not message.quotePrefix
+
+
+def test_negative_amounts_stay_numbers(hostile):
+    _, workbook, _ = hostile
+    adjustment = workbook["manual_adjustment"][f"{get_column_letter(COLUMNS.index('actual') + 1)}2"]
+    assert (adjustment.value, adjustment.data_type, adjustment.quotePrefix) == (-5, "n", False)
+    overdrawn = _credits_by_id(workbook)[3]
+    assert overdrawn["RemainingCredit"] == -2.5
+    row = next(r for r in workbook["Credits"].iter_rows(min_row=2) if r[0].value == 3)
+    remaining = row[CREDIT_HEADER.index("RemainingCredit")]
+    assert remaining.data_type == "n" and remaining.number_format == '#,##0.00## "GBP"'
+
+
+def test_text_xml_cannot_carry_is_replaced_and_the_rest_kept(hostile):
+    _, workbook, _ = hostile
+    credits = _credits_by_id(workbook)
+    assert credits[3]["Description"] == "nul\ufffd ]]> <b> 😀"
+    assert credits[4]["Description"] == "  two\rlines\r\nand  "  # CR and spaces kept
+
+
+# --- stability, limits, names --------------------------------------------------------------
+
+
+def test_workbook_is_byte_stable_and_dated_as_of(tmp_path):
+    first = _write(recon.audit(SAMPLE, as_of=AS_OF), tmp_path / "a")
+    second = _write(recon.audit(SAMPLE, as_of=AS_OF), tmp_path / "b")
+    assert first[2] == second[2]
+    properties = first[1].properties
+    assert str(properties.created) == str(properties.modified) == "2025-12-31 00:00:00"
+    dates = {info.date_time for info in zipfile.ZipFile(io.BytesIO(first[2])).infolist()}
+    assert dates == {(2025, 12, 31, 0, 0, 0)}
+
+
+def test_sheets_stop_at_excels_row_limit_and_say_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(report_xlsx, "MAX_ROWS", 2)
+    _, workbook, _ = _write(recon.audit(SAMPLE, as_of=AS_OF), tmp_path)
+    sheet = workbook["schema_violation"]
+    assert sheet.max_row == 3 and sheet.auto_filter.ref == "A1:J3"
+    assert workbook["Credits"].max_row == 3
+    notes = [row[1] for row in workbook["Summary"].iter_rows(values_only=True) if row[0] == "Note"]
+    assert "sheet schema_violation lists the first 2 of 8 rows (Excel's limit)" in notes
+    assert "sheet Credits lists the first 2 of 369 rows (Excel's limit)" in notes
+
+
+def test_sheet_names_are_legal_short_and_unique():
+    names = report_xlsx._sheet_names(
+        ["a" * 40, "a" * 40 + "b", "what?[is]:this*/\\", "summary", "History", "'quoted'"]
+    )
+    assert list(names.values()) == [
+        "a" * 31,
+        "a" * 29 + "~2",
+        "what__is__this___",
+        "summary~2",
+        "History~2",
+        "quoted",
+    ]
+    assert all(len(name) <= 31 for name in names.values())
+
+
+def test_cli_writes_only_the_formats_asked_for(tmp_path):
+    formats = ["--format", "junit", "--format", "xlsx"]
+    run = subprocess.run(
+        [sys.executable, "-m", "recon", "audit", SAMPLE, "--out", tmp_path / "out", *formats, "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stderr
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
+        "junit.xml",
+        "report.xlsx",
+    ]
+    assert zipfile.is_zipfile(tmp_path / "out" / "report.xlsx")
