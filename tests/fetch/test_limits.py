@@ -38,13 +38,13 @@ def test_documented_limits_are_never_exceeded_and_nearly_reached():
     assert min(gaps) >= 0.1
     assert _most_in_any(times, 60.0) <= 120
     # 300 requests: two full minutes of 120, then 60 more; the margin costs about 1%.
-    assert times[-1] == pytest.approx(2 * 60.61 + 59 * 0.11, rel=0.02)
+    assert times[-1] == pytest.approx(2 * 60.61 + 59 * 0.12, rel=0.02)
 
 
 def test_a_burst_window_alone():
     times = _send_times([Window(3, 1.0)], 7)
     assert times[:3] == [0.0, 0.0, 0.0]
-    assert _most_in_any(times, 1.0) <= 3 and times[3] == pytest.approx(1.01)
+    assert _most_in_any(times, 1.0) <= 3 and times[3] == pytest.approx(1.02)  # 20 ms margin
 
 
 def test_defer_holds_every_caller_back():
