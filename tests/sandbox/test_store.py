@@ -107,16 +107,18 @@ def test_parquet_out_of_id_order_is_served_in_id_order(tmp_path, start, client, 
 
 
 def test_latency_overlaps_across_concurrent_requests(start, client):
-    sandbox = start(latency=0.3)
+    sandbox = start(latency=1.0)
     http = client(sandbox)
     began = time.monotonic()
-    with ThreadPoolExecutor(8) as pool:
+    with ThreadPoolExecutor(6) as pool:
         statuses = list(
-            pool.map(lambda page: http.get(USES, params={"page": page}).status_code, range(1, 9))
+            pool.map(lambda page: http.get(USES, params={"page": page}).status_code, range(1, 7))
         )
     elapsed = time.monotonic() - began
-    assert statuses == [200] * 8
-    assert 0.3 <= elapsed < 1.2  # eight requests of 0.3 s each, served side by side
+    assert statuses == [200] * 6
+    # Logical bounds, not a speed goal: each answer waits 1 s; answered one at a time, six
+    # would take at least 6 s (side by side, about 1 s, leaving 5 s for a loaded machine).
+    assert 1.0 <= elapsed < 6.0
 
 
 def test_concurrent_walks_see_each_record_once(start, client, ids):
