@@ -59,6 +59,9 @@ class AuditResult:
     as_of: pd.Timestamp
     fail_on: FailOn
     exit_code: ExitCode
+    context: AuditContext
+    """What the rules worked from (ledgers, usage times, parent rows), for the reports to
+    show the same arithmetic without doing it again."""
 
 
 def audit(
@@ -107,6 +110,7 @@ def audit(
         as_of=moment,
         fail_on=fail_on,
         exit_code=exit_code,
+        context=context,
     )
 
 

@@ -33,6 +33,7 @@ from markupsafe import Markup
 from . import money
 from .audit import AuditResult
 from .checks import text
+from .checks.context import Ledger
 from .entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE, Entity
 from .fields import BOOKING_LINKS
 from .resources import templates_dir
@@ -878,7 +879,8 @@ class _ChildLedger:
         result: AuditResult,
         child: Entity,
         parents: _IdLookup,
-        key: str,
+        parent_rows: np.ndarray,
+        ledger: Ledger,
         time: np.ndarray,
         describe: Callable[[pd.DataFrame], np.ndarray],
         formatter: Callable[[np.ndarray], np.ndarray],
@@ -886,23 +888,17 @@ class _ChildLedger:
         data = result.snapshot[child]
         frame = data.frame
         self.frame = frame
-        self.key = key
         self.time = time
         self.describe = describe
         self.formatter = formatter
         self.parents = parents
-        self.parent = parents.rows(frame[key])
+        # The rules' own parent rows (the first row of each Id, NO_ROW = -1 for none) and
+        # their own choice of what a balance counts: the page shows that arithmetic.
+        self.parent = parent_rows
         self.parent_ids = parents.ids
         amounts = frame["CreditUsed"]
-        valid = data.valid("CreditUsed") & data.valid(key) & amounts.notna().to_numpy()
-        counted = valid & (self.parent >= 0)
-        # As the balance rules: a use Id repeated counts once, the first counted row.
-        ids = _ints(frame["Id"])
-        keyed = np.flatnonzero(counted & (ids != _NO_KEY))
-        keyed_ids = ids[keyed]
-        if len(keyed_ids) > 1 and not (keyed_ids[1:] > keyed_ids[:-1]).all():
-            counted[keyed[pd.Series(keyed_ids).duplicated(keep="first").to_numpy()]] = False
-        self.counted = counted
+        valid = data.valid("CreditUsed") & amounts.notna().to_numpy()
+        self.counted = ledger.use_counted
         self.valid_amount = valid
         self.units = np.where(valid, money.to_units(amounts), 0)
 
@@ -999,14 +995,15 @@ class _Ledgers:
     built once for the places, the charts and the evidence."""
 
     def __init__(self, result: AuditResult) -> None:
-        snapshot = result.snapshot
+        snapshot, context = result.snapshot, result.context
         self.credits = _IdLookup(snapshot.frame(CREDIT)["Id"])
         self.credit_uses = _ChildLedger(
             result,
             CREDIT_USE,
             self.credits,
-            "CoworkerBookingCreditId",
-            _usage_times(snapshot.frame(CREDIT_USE)),
+            context.credit_row_of_use,
+            context.credit_ledger,
+            context.usage_times.time,
             _describe_credit_uses,
             money.format_units,
         )
@@ -1019,7 +1016,8 @@ class _Ledgers:
                 result,
                 ALLOWANCE_USE,
                 self.allowances,
-                "CoworkerExtraServiceId",
+                context.allowance_row_of_use,
+                context.allowance_ledger,
                 _times(snapshot.frame(ALLOWANCE_USE)["BookingFromTime"]),
                 _describe_allowance_uses,
                 functools.partial(money.format_units, min_decimals=0),
@@ -1029,14 +1027,6 @@ class _Ledgers:
 def _describe_allowance_uses(frame: pd.DataFrame) -> np.ndarray:
     booked = _ints(frame["BookingId"]) > 0
     return np.where(booked, text.concat("booking ", text.ids(frame["BookingId"])), "no booking")
-
-
-def _usage_times(uses: pd.DataFrame) -> np.ndarray:
-    """The contract's usage time: BookingFromTime for a booking use that has one, else
-    CreatedOn."""
-    booking_from = _times(uses["BookingFromTime"])
-    booked = (_ints(uses["BookingId"]) > 0) & ~np.isnat(booking_from)
-    return np.where(booked, booking_from, _times(uses["CreatedOn"]))
 
 
 def _describe_credit_uses(frame: pd.DataFrame) -> np.ndarray:

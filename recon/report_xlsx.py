@@ -68,7 +68,7 @@ from openpyxl.writer.excel import ExcelWriter
 from . import findings as findings_module
 from . import money
 from .audit import AuditResult
-from .entities import CREDIT, CREDIT_USE
+from .entities import CREDIT
 
 MAX_ROWS = 1_048_575
 """Data rows per sheet: Excel's 1,048,576 rows, less the header."""
@@ -168,7 +168,6 @@ def credit_reconciliation(result: AuditResult) -> pd.DataFrame:
     """
     credits = result.snapshot[CREDIT]
     frame = credits.frame
-    ids = frame["Id"]
 
     def known(name: str) -> np.ndarray:
         return credits.valid(name) & frame[name].notna().to_numpy()
@@ -176,10 +175,9 @@ def credit_reconciliation(result: AuditResult) -> pd.DataFrame:
     usable = known("Id")
     judged = usable & known("TotalCredit") & known("RemainingCredit")
     total, remaining = (money.to_units(frame[name]) for name in ("TotalCredit", "RemainingCredit"))
-    sums, counts = _use_sums(result, ids[usable])
-    credit_keys = ids.to_numpy(dtype=np.int64, na_value=0)
-    uses_sum = np.where(usable, sums.reindex(credit_keys, fill_value=0).to_numpy(), 0)
-    uses = np.where(usable, counts.reindex(credit_keys, fill_value=0).to_numpy(), 0)
+    ledger = result.context.credit_ledger  # what balance_mismatch compared
+    uses_sum = np.where(usable, ledger.units, 0)
+    uses = np.where(usable, ledger.counted, 0)
     difference = total - remaining - uses_sum
     tolerance = money.tolerance_units(result.ruleset.tolerance)
     status = np.where(
@@ -211,32 +209,6 @@ def credit_reconciliation(result: AuditResult) -> pd.DataFrame:
         },
         columns=list(RECONCILIATION_COLUMNS),
     )
-
-
-def _use_sums(result: AuditResult, credit_ids: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Units and count of the counted uses, indexed by credit Id (of the usable ``credit_ids``)."""
-    uses = result.snapshot[CREDIT_USE]
-    frame = uses.frame
-    keys = frame["CoworkerBookingCreditId"]
-    amounts = frame["CreditUsed"]
-    counted = (
-        uses.valid("CoworkerBookingCreditId", "CreditUsed")
-        & keys.notna().to_numpy()
-        & amounts.notna().to_numpy()
-        & keys.isin(credit_ids.dropna().unique()).to_numpy()
-    )
-    # A row repeating a use's Id (offset paging over a changing table) counts once.
-    ids = frame["Id"]
-    keyed = counted & uses.valid("Id") & ids.notna().to_numpy()
-    repeats = np.zeros(len(frame), dtype=bool)
-    repeats[np.flatnonzero(keyed)] = ids[keyed].duplicated(keep="first").to_numpy()
-    counted &= ~repeats
-    units = pd.Series(
-        money.to_units(amounts)[counted],
-        index=keys.to_numpy(dtype=np.int64, na_value=0)[counted],
-    )
-    grouped = units.groupby(level=0)
-    return grouped.sum(), grouped.size()
 
 
 # --- the workbook --------------------------------------------------------------------------

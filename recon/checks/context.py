@@ -76,6 +76,8 @@ class Ledger:
     unknown: np.ndarray
     """How many of them have no amount (null where the field is optional): such a ledger
     cannot be summed."""
+    use_counted: np.ndarray
+    """Per child row: whether it went into its parent's sum (the reports show which)."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,11 @@ class AuditContext:
         unknowns = np.bincount(parent_rows[unknown], minlength=size)
         first = self._first_row_of_id(parent)
         return Ledger(
-            units=units[first], counted=counts[first], linked=links[first], unknown=unknowns[first]
+            units=units[first],
+            counted=counts[first],
+            linked=links[first],
+            unknown=unknowns[first],
+            use_counted=counted,
         )
 
     def _first_row_of_id(self, entity: Entity) -> np.ndarray:
