@@ -9,7 +9,7 @@ The snapshot is generated on first use by ``make_snapshot.py`` (100,000 credits,
 ``benchmarks/data/report100k/`` (git-ignored). The audit runs once, in process;
 then, ``--repeat`` times, the script times ``recon.report.build_context`` (the one
 context every format renders from), each format's rendering (html includes building
-what only the page needs, ``report_html.html_context``: evidence, places, monthly sums,
+what only the page needs, ``report.html.html_context``: evidence, places, monthly sums,
 chart geometry; "html context" times that part alone), and
 ``recon.write_reports`` with every format in ``recon.report.FORMATS`` (the whole
 thing: context, rendering and the atomic write). It prints the seconds of each,
@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import recon
-    from recon import report, report_html
+    from recon import report
+    from recon.report import context as report_context
+    from recon.report import html as report_html
 
     if not (args.snapshot / "planted.json").exists():
         subprocess.run(
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes: dict[str, int] = {}
     for _ in range(args.repeat):
         began = time.perf_counter()
-        context = report.build_context(result)
+        context = report_context.build_context(result)
         timings.setdefault("context", []).append(time.perf_counter() - began)
         for fmt, name in report.FORMATS.items():
             began = time.perf_counter()
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             sizes[name] = len(rendered.encode() if isinstance(rendered, str) else rendered)
             if fmt == "html":
                 began = time.perf_counter()
-                report_html.html_context(result, context["findings"], report.HTML_ROW_LIMIT)
+                report_html.html_context(result, context["findings"], report_context.HTML_ROW_LIMIT)
                 timings.setdefault("  html context", []).append(time.perf_counter() - began)
         with tempfile.TemporaryDirectory() as out:
             began = time.perf_counter()

@@ -46,7 +46,7 @@ recon = SimpleNamespace(
         )
     }
 )
-context_module = importlib.import_module("recon.checks.context")
+context_module = importlib.import_module("recon.derived")
 
 AS_OF = "2025-12-31T00:00:00Z"
 
@@ -198,16 +198,16 @@ def instrument(timer: StageTimer) -> None:
     timer.patch(recon.audit, "load_ruleset", "load_ruleset")
     # Rules and the shared views they use
     timer.patch(recon.audit, "_run", lambda rule, ctx: f"rule {rule.id}")
-    for name, attribute in vars(context_module.AuditContext).items():
+    for name, attribute in vars(context_module.Derived).items():
         if hasattr(attribute, "func") and hasattr(attribute, "attrname"):  # cached_property
             attribute.func = timer.wrap(f"ctx.{name}", attribute.func)
     original = context_module._OccurrenceCache.__missing__
     context_module._OccurrenceCache.__missing__ = timer.wrap(
         lambda self, key: f"ctx.occurrences {key[0].name}.{key[1]}", original
     )
-    if not hasattr(vars(context_module.AuditContext).get("credit_ids_of_uses"), "attrname"):
+    if not hasattr(vars(context_module.Derived).get("credit_ids_of_uses"), "attrname"):
         # A method in older recon (a cached_property now, wrapped by the loop above).
-        timer.patch(context_module.AuditContext, "credit_ids_of_uses", "ctx.credit_ids_of_uses")
+        timer.patch(context_module.Derived, "credit_ids_of_uses", "ctx.credit_ids_of_uses")
     timer.patch(recon.findings, "make", "findings.make")
     # Gathering
     timer.patch(recon.findings, "concat", "findings.concat")
@@ -215,10 +215,12 @@ def instrument(timer: StageTimer) -> None:
     timer.patch(recon.audit, "_summary", "summary")
     timer.patch(recon.snapshot, "sha256_file", lambda path: f"sha256 {path.name}")
     # Reports
-    timer.patch(recon.report, "build_context", "report.build_context")
-    timer.patch(recon.report, "findings_records", "findings_records")
-    timer.patch(recon.report, "render_json", "render findings.json")
-    timer.patch(recon.report, "render_template", lambda name, *a, **k: f"render {name}")
+    context = importlib.import_module("recon.report.context")
+    templates = importlib.import_module("recon.report.templates")
+    timer.patch(context, "build_context", "report.build_context")
+    timer.patch(context, "findings_records", "findings_records")
+    timer.patch(importlib.import_module("recon.report.findings_json"), "render", "findings.json")
+    timer.patch(templates, "render_template", lambda name, *a, **k: f"render {name}")
     timer.patch(recon.report, "write_atomically", "write files")
 
 

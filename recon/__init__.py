@@ -7,25 +7,39 @@ layer over it)::
     result = recon.audit("sample_data")
     result.findings.groupby("rule").size()
     recon.write_reports(result, "recon-report")
+
+The names below are imported on first use (PEP 562), so ``import recon`` and
+``recon --version`` do not load pandas and pyarrow until an audit needs them.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .audit import AuditResult, Outcome, RuleOutcome, audit
-from .config import RuleSet, load_ruleset
-from .errors import (
-    ConfigError,
-    OutputError,
-    ReconError,
-    SnapshotError,
-    SnapshotFileError,
-    UsageError,
-)
-from .exitcodes import ExitCode, FailOn, Severity
-from .load import Snapshot, load_snapshot
-from .report import write_reports
+from ._version import __version__
+
+_EXPORTS: dict[str, str] = {
+    "AuditResult": "audit",
+    "Outcome": "audit",
+    "RuleOutcome": "audit",
+    "audit": "audit",
+    "RuleSet": "config",
+    "load_ruleset": "config",
+    "ConfigError": "errors",
+    "OutputError": "errors",
+    "ReconError": "errors",
+    "SnapshotError": "errors",
+    "SnapshotFileError": "errors",
+    "UsageError": "errors",
+    "ExitCode": "exitcodes",
+    "FailOn": "exitcodes",
+    "Severity": "exitcodes",
+    "Snapshot": "load",
+    "load_snapshot": "load",
+    "write_reports": "report",
+}
+"""Each public name and the module of the package that defines it."""
 
 __all__ = [
     "AuditResult",
@@ -48,3 +62,32 @@ __all__ = [
     "load_snapshot",
     "write_reports",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'recon' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the names as if imported eagerly
+    from .audit import AuditResult, Outcome, RuleOutcome, audit
+    from .config import RuleSet, load_ruleset
+    from .errors import (
+        ConfigError,
+        OutputError,
+        ReconError,
+        SnapshotError,
+        SnapshotFileError,
+        UsageError,
+    )
+    from .exitcodes import ExitCode, FailOn, Severity
+    from .load import Snapshot, load_snapshot
+    from .report import write_reports

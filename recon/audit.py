@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import __version__, datetimes, findings
-from .checks import RULES, AuditContext, Rule
+from . import datetimes, findings
+from ._version import __version__
+from .checks import RULES, Rule
 from .config import RuleSet, load_ruleset
+from .derived import Derived
 from .errors import UsageError
 from .exitcodes import ExitCode, FailOn, Severity, exit_code_for
 from .load import Snapshot, load_snapshot
@@ -59,9 +61,9 @@ class AuditResult:
     as_of: pd.Timestamp
     fail_on: FailOn
     exit_code: ExitCode
-    context: AuditContext
-    """What the rules worked from (ledgers, usage times, parent rows), for the reports to
-    show the same arithmetic without doing it again."""
+    derived: Derived
+    """What the rules judged from (parent rows, usage times, windows, ledgers, balances and
+    their verdicts): the reports show these, never work them out again."""
 
 
 def audit(
@@ -86,11 +88,11 @@ def audit(
     moment = parse_as_of(as_of)
     ruleset = load_ruleset(rules)
     loaded = load_snapshot(snapshot, ruleset)
-    context = AuditContext(snapshot=loaded, ruleset=ruleset, as_of=moment)
+    derived = Derived(snapshot=loaded, ruleset=ruleset, as_of=moment)
 
     pieces, outcomes = [], []
     for rule in RULES:
-        outcome, found = _run(rule, context)
+        outcome, found = _run(rule, derived)
         outcomes.append(outcome)
         if found is not None:
             pieces.append(found)
@@ -110,7 +112,7 @@ def audit(
         as_of=moment,
         fail_on=fail_on,
         exit_code=exit_code,
-        context=context,
+        derived=derived,
     )
 
 
@@ -132,18 +134,18 @@ def parse_as_of(value: str | dt.datetime | pd.Timestamp | None) -> pd.Timestamp:
     return pd.Timestamp(utc).tz_localize("UTC")
 
 
-def _run(rule: Rule, context: AuditContext) -> tuple[RuleOutcome, pd.DataFrame | None]:
-    setting = context.ruleset.rules[rule.id]
+def _run(rule: Rule, derived: Derived) -> tuple[RuleOutcome, pd.DataFrame | None]:
+    setting = derived.ruleset.rules[rule.id]
     if not setting.enabled:
         return RuleOutcome(
             rule.id, Outcome.DISABLED, setting.severity, 0, 0, "disabled by the rule set"
         ), None
-    missing = [entity for entity in rule.requires if entity not in context.snapshot]
+    missing = [entity for entity in rule.requires if entity not in derived.snapshot]
     if missing:
         files = " and ".join(f"no {entity.stem} file" for entity in missing)
         reason = f"{files} in the snapshot"
         return RuleOutcome(rule.id, Outcome.SKIPPED, setting.severity, 0, 0, reason), None
-    evaluation = rule.function(context)
+    evaluation = rule.function(derived)
     found = evaluation.findings.assign(rule=rule.id, severity=setting.severity.value)
     outcome = RuleOutcome(rule.id, Outcome.RAN, setting.severity, evaluation.evaluated, len(found))
     return outcome, found[list(findings.COLUMNS)]

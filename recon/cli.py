@@ -14,18 +14,20 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from . import __version__
-from .audit import AuditResult, Outcome, audit, parse_as_of
+from ._version import __version__
 from .errors import ReconError, UsageError
 from .exitcodes import ExitCode, FailOn
-from .fetch import FetchOptions, credentials, fetch
-from .fetch.client import DEFAULT_BASE_URL, MAX_PAGE_SIZE
-from .fetch.credentials import redact
-from .report import FORMATS, write_reports
-from .sandbox.cli import add_parser as add_sandbox_parser
-from .snapshot import MANIFEST
+from .nexudus import DEFAULT_BASE_URL, MAX_PAGE_SIZE
+from .report.formats import FORMATS
+
+if TYPE_CHECKING:
+    from .audit import AuditResult
+    from .fetch import FetchOptions
+
+# Each command imports what it needs when it runs: `recon --version` and `recon --help`
+# load neither pandas, pyarrow nor httpx.
 
 DEFAULT_OUT = "recon-report"
 
@@ -82,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fetch_options(run_parser)
     _add_audit_options(run_parser)
     run_parser.set_defaults(handler=_run)
+
+    from .sandbox.cli import add_parser as add_sandbox_parser
 
     add_sandbox_parser(commands)
     return parser
@@ -174,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _error(message: str) -> None:
+    from .fetch import credentials
+    from .fetch.credentials import redact
+
     secrets = tuple(os.environ.get(name, "") for name in (credentials.TOKEN, credentials.PASSWORD))
     line = " ".join(redact(message, secrets).split())
     print(f"recon: {line}", file=sys.stderr)
@@ -190,6 +197,9 @@ def _positive(text: str) -> int:
 
 
 def _fetch_options(args: argparse.Namespace) -> FetchOptions:
+    from .audit import parse_as_of
+    from .fetch import FetchOptions
+
     filters = {}
     for item in args.filters:
         name, equals, value = item.partition("=")
@@ -218,6 +228,9 @@ def _fetch(args: argparse.Namespace) -> ExitCode:
 
 
 def _run(args: argparse.Namespace) -> ExitCode:
+    from .audit import audit
+    from .report import write_reports
+
     out = Path(args.out)
     snapshot = out / "snapshot"
     _fetch_into(snapshot, args)
@@ -229,6 +242,8 @@ def _run(args: argparse.Namespace) -> ExitCode:
 
 
 def _fetch_into(snapshot: Path, args: argparse.Namespace) -> None:
+    from .fetch import fetch
+
     options = _fetch_options(args)
     started = time.monotonic()
     manifest = fetch(snapshot, options, progress=not args.quiet and sys.stderr.isatty())
@@ -237,6 +252,8 @@ def _fetch_into(snapshot: Path, args: argparse.Namespace) -> None:
 
 
 def _fetch_summary(snapshot: Path, manifest: dict, seconds: float) -> str:
+    from .snapshot import MANIFEST
+
     entities = manifest["entities"]
     records = sum(entity["records"] for entity in entities.values())
     lines = [
@@ -256,6 +273,9 @@ def _fetch_summary(snapshot: Path, manifest: dict, seconds: float) -> str:
 
 
 def _audit(args: argparse.Namespace) -> ExitCode:
+    from .audit import audit
+    from .report import write_reports
+
     result = audit(args.snapshot, rules=args.rules, as_of=args.as_of, fail_on=args.fail_on)
     written = write_reports(result, args.out, args.formats or tuple(FORMATS))
     if not args.quiet:
@@ -264,6 +284,8 @@ def _audit(args: argparse.Namespace) -> ExitCode:
 
 
 def _summary_text(result: AuditResult, written: list[Path]) -> str:
+    from .audit import Outcome
+
     s = result.summary
     records = sum(file["records"] for file in s["snapshot"]["files"])
     counts = {outcome: sum(o.outcome is outcome for o in result.outcomes) for outcome in Outcome}

@@ -1,4 +1,6 @@
-// report.html: sort the findings table by a column, filter it by text, rule and severity.
+// report.html: sort the findings table by a column, filter it by text, rule, severity,
+// location and member, keep the filter in the URL fragment (#filter?rule=...) so a link
+// shares it, and open every evidence before printing.
 // Reads the table the page already shows (no data is embedded), so the page reads the
 // same with JavaScript off; the controls stay hidden then. Inlined by recon, which puts
 // this file's SHA-256 in the page's Content-Security-Policy; it must hold no closing tag.
@@ -14,7 +16,11 @@
   var textBox = document.getElementById("filter-text");
   var ruleBox = document.getElementById("filter-rule");
   var severityBox = document.getElementById("filter-severity");
+  var locationBox = document.getElementById("filter-location");
+  var memberBox = document.getElementById("filter-member");
   var resetButton = document.getElementById("filter-reset");
+  var FRAGMENT = "#filter?";
+  var boxes = { q: textBox, rule: ruleBox, severity: severityBox, location: locationBox, member: memberBox };
   var counter = document.getElementById("filter-count");
 
   // What the text filter searches: every cell, the message without its evidence.
@@ -28,15 +34,52 @@
       .toLowerCase();
   });
 
+  function readFragment() {
+    if (window.location.hash.indexOf(FRAGMENT) !== 0) {
+      return;
+    }
+    var params = new URLSearchParams(window.location.hash.slice(FRAGMENT.length));
+    Object.keys(boxes).forEach(function (key) {
+      var value = params.get(key) || "";
+      var box = boxes[key];
+      if (box.tagName === "SELECT" && value && !box.querySelector('option[value="' + CSS.escape(value) + '"]')) {
+        return; // a value this page does not list: leave the filter open
+      }
+      box.value = value;
+    });
+  }
+
+  function writeFragment() {
+    var params = new URLSearchParams();
+    Object.keys(boxes).forEach(function (key) {
+      var value = key === "q" ? boxes[key].value.trim() : boxes[key].value;
+      if (value) {
+        params.set(key, value);
+      }
+    });
+    var fragment = params.toString() ? FRAGMENT + params.toString() : "";
+    if (window.location.hash !== fragment && (fragment || window.location.hash.indexOf(FRAGMENT) === 0)) {
+      try {
+        history.replaceState(null, "", fragment || window.location.pathname + window.location.search);
+      } catch (error) {
+        // some file:// contexts refuse it; the filter still works, only the link does not keep it
+      }
+    }
+  }
+
   function applyFilter() {
     var needle = textBox.value.trim().toLowerCase();
     var rule = ruleBox.value;
     var severity = severityBox.value;
+    var place = locationBox.value;
+    var member = memberBox.value;
     var shown = 0;
     rows.forEach(function (row, index) {
       var match =
         (!rule || row.getAttribute("data-rule") === rule) &&
         (!severity || row.getAttribute("data-severity") === severity) &&
+        (!place || row.getAttribute("data-location") === place) &&
+        (!member || row.getAttribute("data-member") === member) &&
         (!needle || haystacks[index].indexOf(needle) !== -1);
       row.hidden = !match;
       if (match) {
@@ -47,6 +90,7 @@
       shown === rows.length
         ? "Showing all " + rows.length.toLocaleString("en") + " rows."
         : "Showing " + shown.toLocaleString("en") + " of " + rows.length.toLocaleString("en") + " rows.";
+    writeFragment();
   }
 
   function sortKey(cell, kind) {
@@ -119,14 +163,40 @@
   });
 
   textBox.addEventListener("input", applyFilter);
-  ruleBox.addEventListener("change", applyFilter);
-  severityBox.addEventListener("change", applyFilter);
+  [ruleBox, severityBox, locationBox, memberBox].forEach(function (box) {
+    box.addEventListener("change", applyFilter);
+  });
   resetButton.addEventListener("click", function () {
-    textBox.value = "";
-    ruleBox.value = "";
-    severityBox.value = "";
+    Object.keys(boxes).forEach(function (key) {
+      boxes[key].value = "";
+    });
     applyFilter();
   });
+  window.addEventListener("hashchange", function () {
+    if (window.location.hash.indexOf(FRAGMENT) === 0) {
+      readFragment();
+      applyFilter();
+    }
+  });
+
+  // Printing shows every evidence: open them all, and close again those that were closed.
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    opened = Array.prototype.filter.call(document.querySelectorAll("details.evidence"), function (d) {
+      return !d.open;
+    });
+    opened.forEach(function (d) {
+      d.open = true;
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) {
+      d.open = false;
+    });
+    opened = [];
+  });
+
   controls.hidden = false;
+  readFragment();
   applyFilter();
 })();

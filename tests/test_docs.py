@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import recon
-from recon.report import findings_records
+from recon.report.context import findings_records
 
 ROOT = Path(__file__).resolve().parent.parent
 BERLIN_EXAMPLE = 501594  # quoted from an audit with the sample's Berlin location in its zone

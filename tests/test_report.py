@@ -2,12 +2,13 @@
 written atomically."""
 
 import json
+from pathlib import Path
 
 import pytest
 from builders import audit, credit, manual_use, use, write_snapshot
 
 import recon
-from recon import report
+from recon.report import context as report_context
 
 XSS = '<script>alert("recon-xss")</script>'
 
@@ -95,15 +96,15 @@ def test_markdown_keeps_html_inert_and_tables_intact(tmp_path):
 
 
 def test_long_reports_cap_the_rows_they_list(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "HTML_ROW_LIMIT", 1)
-    monkeypatch.setattr(report, "MARKDOWN_ROW_LIMIT", 1)
+    monkeypatch.setattr(report_context, "HTML_ROW_LIMIT", 1)
+    monkeypatch.setattr(report_context, "MARKDOWN_ROW_LIMIT", 1)
     recon.write_reports(audit(_snapshot(tmp_path)), tmp_path / "out")
     assert (
         "This page lists the first 1 of 2 findings"
         in (tmp_path / "out" / "report.html").read_text()
     )
     markdown = (tmp_path / "out" / "report.md").read_text()
-    assert "### Findings (first 1 of 2)" in markdown and "…and 1 more" in markdown
+    assert "### Findings (first 1 of 2, errors first)" in markdown and "…and 1 more" in markdown
 
 
 def test_write_reports_replaces_files_and_leaves_no_temporaries(tmp_path):
@@ -135,17 +136,17 @@ def test_a_failed_write_leaves_the_directory_as_it_was(tmp_path, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
     (out / "findings.json").write_text("old")
-    original = report.Path.replace
+    original = Path.replace
     calls = []
 
     def flaky(self, target):
         calls.append(target)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(report.Path, "replace", flaky)
+    monkeypatch.setattr(Path, "replace", flaky)
     with pytest.raises(recon.OutputError, match="No space left on device"):
         recon.write_reports(audit(_snapshot(tmp_path)), out)
-    monkeypatch.setattr(report.Path, "replace", original)
+    monkeypatch.setattr(Path, "replace", original)
     assert calls
     assert sorted(path.name for path in out.iterdir()) == ["findings.json"]
     assert (out / "findings.json").read_text() == "old"

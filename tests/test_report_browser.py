@@ -23,7 +23,7 @@ import pytest
 from builders import AS_OF, audit, credit, manual_use, use, write_snapshot
 
 import recon
-from recon import report
+from recon.report import context as report_context
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -140,6 +140,22 @@ def _visible_indices(page) -> list[int]:
     )
 
 
+RANK = {"error": 0, "warning": 1, "info": 2}
+
+
+def _page_order(findings: list, *, indexed: bool = False) -> list:
+    """Findings in the order report.html lists them: severity, then rule, then position."""
+    if indexed:
+        return sorted(
+            findings, key=lambda item: (RANK[item[1]["severity"]], item[1]["rule"], item[0])
+        )
+    positions = list(enumerate(findings))
+    ordered = sorted(
+        positions, key=lambda item: (RANK[item[1]["severity"]], item[1]["rule"], item[0])
+    )
+    return [finding for _, finding in ordered]
+
+
 def test_the_sample_report_loads_with_no_error_and_no_network(sample, visit):
     path, _ = sample
     seen = visit(path)
@@ -172,7 +188,8 @@ def test_the_counts_shown_are_those_of_findings_json(sample, visit):
         "#findings-table tbody tr[data-index]",
         "rows => rows.map(row => [row.dataset.rule, row.dataset.severity])",
     )
-    assert listed == [[f["rule"], f["severity"]] for f in document["findings"]]
+    # Most severe first, then by rule; each row keeps its position in findings.json.
+    assert listed == [[f["rule"], f["severity"]] for f in _page_order(document["findings"])]
     assert page.inner_text("#filter-count") == f"Showing all {summary['findings']} rows."
 
 
@@ -185,27 +202,27 @@ def test_filtering_by_text_rule_and_severity_shows_the_matching_findings(sample,
         return [index for index, finding in enumerate(findings) if predicate(finding)]
 
     page.fill("#filter-text", "orphan_use")
-    assert _visible_indices(page) == expected(lambda f: f["rule"] == "orphan_use")
-    assert len(_visible_indices(page)) == document["summary"]["by_rule"]["orphan_use"]
+    assert sorted(_visible_indices(page)) == expected(lambda f: f["rule"] == "orphan_use")
+    assert len(sorted(_visible_indices(page))) == document["summary"]["by_rule"]["orphan_use"]
 
     page.fill("#filter-text", "")
     page.select_option("#filter-rule", "balance_mismatch")
     # The select matches the rule id exactly: extra_service_balance_mismatch is not shown.
-    assert _visible_indices(page) == expected(lambda f: f["rule"] == "balance_mismatch")
+    assert sorted(_visible_indices(page)) == expected(lambda f: f["rule"] == "balance_mismatch")
 
     page.select_option("#filter-rule", "")
     page.select_option("#filter-severity", "warning")
-    assert _visible_indices(page) == expected(lambda f: f["severity"] == "warning")
+    assert sorted(_visible_indices(page)) == expected(lambda f: f["severity"] == "warning")
     warnings = document["summary"]["by_severity"]["warning"]
     assert page.inner_text("#filter-count") == f"Showing {warnings} of {len(findings)} rows."
 
     page.fill("#filter-text", "manual adjustment")
-    assert _visible_indices(page) == expected(
+    assert sorted(_visible_indices(page)) == expected(
         lambda f: f["severity"] == "warning" and "manual adjustment" in f["message"]
     )
 
     page.click("#filter-reset")
-    assert _visible_indices(page) == list(range(len(findings)))
+    assert sorted(_visible_indices(page)) == list(range(len(findings)))
 
 
 def test_sorting_a_numeric_column_sorts_by_number(sample, visit):
@@ -232,13 +249,14 @@ def test_sorting_a_numeric_column_sorts_by_number(sample, visit):
 
 
 def test_without_javascript_the_capped_table_is_all_there(tmp_path, visit, monkeypatch):
-    monkeypatch.setattr(report, "HTML_ROW_LIMIT", 20)
+    monkeypatch.setattr(report_context, "HTML_ROW_LIMIT", 20)
     result = recon.audit(ROOT / "sample_data", as_of=AS_OF)
     recon.write_reports(result, tmp_path, ["json", "html"])
     document = json.loads((tmp_path / "findings.json").read_text())
     seen = visit(tmp_path / "report.html", javascript=False)
     page = seen.page
-    assert _visible_indices(page) == list(range(20))
+    order = _page_order(list(enumerate(document["findings"])), indexed=True)[:20]
+    assert _visible_indices(page) == [index for index, _ in order]
     assert not page.is_visible("#findings-controls")
     note = page.inner_text("p.note")
     assert f"first 20 of {len(document['findings'])} findings" in note
@@ -289,4 +307,79 @@ def test_data_from_the_api_stays_inert_text(tmp_path, visit):
     page.fill("#filter-text", "window.__xss")
     assert len(_visible_indices(page)) >= 3
     assert page.evaluate("typeof window.__xss") == "undefined"
+    seen.assert_clean()
+
+
+def test_location_member_and_the_url_fragment_filter_and_share(sample, visit):
+    path, document = sample
+    page = visit(path).page
+    findings = document["findings"]
+    rows = page.eval_on_selector_all(
+        "#findings-table tbody tr[data-index]",
+        "rows => rows.map(r => [Number(r.dataset.index), r.dataset.location, r.dataset.member])",
+    )
+    places = {index: (location, member) for index, location, member in rows}
+    location = next(loc for loc, _ in places.values() if loc)
+    page.select_option("#filter-location", location)
+    assert sorted(_visible_indices(page)) == sorted(
+        i for i, (loc, _) in places.items() if loc == location
+    )
+    assert page.evaluate("window.location.hash") == f"#filter?location={location}"
+
+    page.click("#filter-reset")
+    member = next(m for _, m in places.values() if m)
+    page.select_option("#filter-member", member)
+    page.select_option("#filter-severity", "error")
+    wanted = sorted(
+        i for i, (_, m) in places.items() if m == member and findings[i]["severity"] == "error"
+    )
+    assert sorted(_visible_indices(page)) == wanted
+    shared = page.evaluate("window.location.href")
+    assert "member=" + member in shared and "severity=error" in shared
+
+    # The shared link opens with the same filter applied.
+    again = visit(path).page
+    again.goto(shared)
+    again.wait_for_load_state("load")
+    assert sorted(_visible_indices(again)) == wanted
+    assert again.input_value("#filter-member") == member
+
+
+def test_printing_expands_evidence_and_clips_no_column(sample, visit):
+    path, _ = sample
+    seen = visit(path)
+    page = seen.page
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 900, "height": 1200})
+    # Every evidence shows its content in print, with or without the beforeprint handler.
+    hidden = page.eval_on_selector_all(
+        "details.evidence",
+        "all => all.filter(d => d.querySelector('h4').getBoundingClientRect().height === 0).length",
+    )
+    assert hidden == 0
+    # No column is cut: the table fits the page width and no cell overflows its column.
+    table_width = page.evaluate("document.getElementById('findings-table').scrollWidth")
+    page_width = page.evaluate("document.documentElement.clientWidth")
+    assert table_width <= page_width
+    clipped = page.eval_on_selector_all(
+        "#findings-table tbody td",
+        "cells => cells.filter(c => c.scrollWidth > c.clientWidth + 1).length",
+    )
+    assert clipped == 0
+    # The verdict badge keeps its colour on paper.
+    adjust = page.eval_on_selector(".status", "e => getComputedStyle(e).printColorAdjust")
+    assert adjust == "exact"
+    seen.assert_clean()
+
+
+def test_the_gate_off_never_shows_pass(tmp_path, visit):
+    snapshot = write_snapshot(
+        tmp_path / "s", credits=[credit(1, RemainingCredit=80.0)], uses=[use(10, 1)]
+    )
+    recon.write_reports(audit(snapshot, fail_on="never"), tmp_path / "out", ["html"])
+    seen = visit(tmp_path / "out" / "report.html")
+    badge = seen.page.inner_text(".verdict .status")
+    assert badge == "NOT GATED"
+    verdict = seen.page.inner_text(".verdict")
+    assert "PASS" not in verdict and "1 errors" in verdict and "0 warnings" in verdict
     seen.assert_clean()

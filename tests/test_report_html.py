@@ -1,7 +1,7 @@
 """What report.html shows beyond findings.json: evidence, places, monthly sums, the script.
 
 The page itself is tested in a browser (test_report_browser.py); these tests read
-the context ``recon.report_html`` builds, and the rendered text.
+the context ``recon.report.html`` builds, and the rendered text.
 """
 
 import base64
@@ -12,13 +12,14 @@ import re
 from builders import audit, audit_records, credit, invoice_use, manual_use, use, write_snapshot
 
 import recon
-from recon import report, report_html
-from recon.report_html import html_context
+from recon.report import html as report_html
+from recon.report.context import HTML_ROW_LIMIT, findings_records
+from recon.report.html import html_context
 from recon.snapshot import sha256_file
 
 
-def _context(result, limit=report.HTML_ROW_LIMIT):
-    return html_context(result, report.findings_records(result.findings), limit)
+def _context(result, limit=HTML_ROW_LIMIT):
+    return html_context(result, findings_records(result.findings), limit)
 
 
 def _row(context, rule):
@@ -49,8 +50,10 @@ def test_balance_mismatch__evidence_is_the_ledger_and_the_arithmetic(tmp_path):
         ("= consumed, by the balance", "40.00"),
         ("sum of CreditUsed over its 2 counted uses", "35.00"),
         ("difference", "5.00"),
+        ("uses left out of the sum", "1"),
     ]
-    assert "a mismatch" in evidence["arithmetic"][-1]["note"]
+    assert "a mismatch" in evidence["arithmetic"][-2]["note"]
+    assert "failed its schema" in evidence["arithmetic"][-1]["note"]
     table = evidence["table"]
     assert table["caption"] == "3 uses, by usage time"
     assert [row["cells"] for row in table["rows"]] == [

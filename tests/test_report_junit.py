@@ -10,8 +10,8 @@ import pytest
 from builders import audit, credit, manual_use, rules_file, use, write_snapshot
 
 import recon
-from recon import report_junit
-from recon.report_junit import xml_text
+from recon.report import junit as report_junit
+from recon.report.junit import xml_text
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2025-12-31T00:00:00Z"

@@ -16,9 +16,9 @@ from builders import audit, credit, manual_use, rules_file, use, write_snapshot
 from openpyxl.utils import get_column_letter
 
 import recon
-from recon import report_xlsx
 from recon.findings import COLUMNS
-from recon.report_xlsx import RECONCILIATION_COLUMNS, credit_reconciliation
+from recon.reconciliation import RECONCILIATION_COLUMNS, credit_reconciliation
+from recon.report import xlsx as report_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -30,11 +30,15 @@ CREDIT_HEADER = (
     "Location",
     "Description",
     "Currency",
+    "ValidFrom",
+    "ExpireDate",
     "TotalCredit",
     "RemainingCredit",
     "Uses",
     "Uses sum",
     "Difference (Total - Remaining - Uses)",
+    "Findings",
+    "Rules",
     "Status",
 )
 AMOUNT_COLUMNS = (
@@ -52,14 +56,21 @@ def _write(result, out):
     return document, openpyxl.load_workbook(io.BytesIO(data)), data
 
 
+def _filter(sheet):
+    """The first and last rows of the auto-filter: the header, and the last data row."""
+    first, last = re.fullmatch(r"A(\d+):[A-Z]+(\d+)", sheet.auto_filter.ref).groups()
+    return int(first), int(last)
+
+
 def _data(sheet):
     """The rows under the header, down to the end of the auto-filter."""
-    last = int(re.fullmatch(r"A1:[A-Z]+(\d+)", sheet.auto_filter.ref).group(1))
-    return list(sheet.iter_rows(min_row=2, max_row=last, values_only=True))
+    first, last = _filter(sheet)
+    return list(sheet.iter_rows(min_row=first + 1, max_row=last, values_only=True))
 
 
 def _header(sheet):
-    return next(sheet.iter_rows(max_row=1, values_only=True))
+    first, _ = _filter(sheet)
+    return next(sheet.iter_rows(min_row=first, max_row=first, values_only=True))
 
 
 def _same(cell, value):
@@ -91,7 +102,7 @@ def sample(tmp_path_factory):
 def test_sheets_are_summary_credits_then_each_rule_with_findings(sample):
     document, workbook, _ = sample
     with_findings = [r["rule"] for r in document["summary"]["rules"] if r["findings"]]
-    assert workbook.sheetnames == ["Summary", "Credits", *with_findings]
+    assert workbook.sheetnames == ["Summary", "Credits", "Credit totals", *with_findings]
     assert len(with_findings) == 17
 
 
@@ -145,10 +156,15 @@ def test_summary_counts_each_rule_by_severity(sample):
             None,
             rule["rule"],
         )
+    first, _ = _filter(sheet)
     everything = list(sheet.iter_rows(values_only=True))
-    total = everything[len(rows) + 1]
+    assert everything[0][:2] == (
+        "Verdict",
+        "FAIL (--fail-on error, exit 1): 36 errors, 21 warnings, 0 info",
+    )
+    total = everything[first + len(rows)]
     assert total[:8] == ("All rules", None, None, None, 57, 36, 21, 0)
-    facts = {row[0]: row[1] for row in everything[len(rows) + 2 :] if row[0]}
+    facts = {row[0]: row[1] for row in everything[first + len(rows) + 1 :] if row[0]}
     assert facts["Verdict"] == "FAIL (--fail-on error, exit 1)"
     assert facts["As of (UTC)"] == AS_OF and facts["Snapshot"] == "sample_data"
     assert facts["Rule set"] == f"default (sha256 {summary['rule_set']['sources'][0]['sha256']})"
@@ -175,7 +191,7 @@ def test_skipped_rules_show_their_reason_and_no_sheet(tmp_path):
     assert rows["extra_service_orphan"][1:5] == ("skipped", "error", None, 0)
     assert rows["extra_service_orphan"][8].startswith("no coworkerextraservices file")
     assert rows["balance_mismatch"][9] == "balance_mismatch"
-    assert workbook.sheetnames == ["Summary", "Credits", "balance_mismatch"]
+    assert workbook.sheetnames == ["Summary", "Credits", "Credit totals", "balance_mismatch"]
 
 
 # --- the credit reconciliation -------------------------------------------------------------
@@ -212,10 +228,12 @@ def _decimal(value):
         (10155, "balanced"),  # 0.003 off: within the tolerance
         (10107, "balanced"),  # 0.10 + 0.20 = 0.30 exactly
         (10260, "balanced"),  # 5 x 41.67 + 41.65 = 250.00
-        (10264, "balanced"),  # a use row repeated in the file counts once
-        (10014, "balanced"),  # two uses sharing a UniqueId both count
-        (10126, "balanced"),  # its use with CreditUsed "60.00" is left out
-        (10115, "balanced"),  # its use with a string CoworkerBookingCreditId is left out
+        # a use row repeated in the file counts once; its duplicate_record findings name it
+        (10264, "see findings"),
+        (10014, "see findings"),  # two uses sharing a UniqueId both count
+        (10126, "uses left out"),  # its use with CreditUsed "60.00" is left out
+        # its use with a string CoworkerBookingCreditId is left out, and names no credit
+        (10115, "balanced"),
     ],
 )
 def test_credits_sheet_agrees_with_an_independent_computation(sample, credit_id, status):
@@ -281,12 +299,18 @@ def test_every_sheet_has_a_frozen_header_a_filter_and_widths(sample):
     for sheet in workbook:
         width = len(_header(sheet))
         rows = len(_data(sheet))
-        assert sheet.freeze_panes == "A2", sheet.title
-        assert sheet.auto_filter.ref == f"A1:{get_column_letter(width)}{rows + 1}", sheet.title
+        first, _ = _filter(sheet)
+        assert sheet.freeze_panes == f"A{first + 1}", sheet.title
+        ref = f"A{first}:{get_column_letter(width)}{first + rows}"
+        assert sheet.auto_filter.ref == ref, sheet.title
         for number in range(1, width + 1):
             assert 8 <= sheet.column_dimensions[get_column_letter(number)].width <= 80
-        assert all(cell.font.b for cell in next(sheet.iter_rows(max_row=1)))
-    assert workbook["Summary"].auto_filter.ref == "A1:J18"
+        assert all(cell.font.b for cell in next(sheet.iter_rows(min_row=first, max_row=first)))
+        # printed: landscape, fitted to the width, the header repeated on every page
+        assert sheet.page_setup.orientation == "landscape", sheet.title
+        assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.print_title_rows == f"${first}:${first}", sheet.title
+    assert workbook["Summary"].auto_filter.ref == "A3:J20"
     workbook_xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml").decode()
     assert workbook_xml.count('name="_xlnm._FilterDatabase"') == len(workbook.sheetnames)
 
@@ -463,3 +487,60 @@ def test_cli_writes_only_the_formats_asked_for(tmp_path):
         "report.xlsx",
     ]
     assert zipfile.is_zipfile(tmp_path / "out" / "report.xlsx")
+
+
+def test_every_credit_status_agrees_with_findings_json(sample):
+    """The Credits sheet never calls a credit balanced that findings.json names, and each
+    balance verdict is exactly the balance rules' findings."""
+    document, workbook, _ = sample
+    rows = _credits_by_id(workbook)
+    named: dict[int, set[str]] = {}
+    for finding in document["findings"]:
+        if finding["credit_id"] is not None:
+            named.setdefault(finding["credit_id"], set()).add(finding["rule"])
+    for credit_id, row in rows.items():
+        rules = named.get(credit_id, set())
+        assert ("mismatch" in row["Status"]) == ("balance_mismatch" in rules), row
+        assert ("overdrawn" in row["Status"]) == ("overdrawn_credit" in rules), row
+        assert row["Findings"] == sum(f["credit_id"] == credit_id for f in document["findings"]), (
+            row
+        )
+        assert (row["Rules"] or "") == ", ".join(sorted(rules)), row
+        if rules:
+            assert row["Status"] != "balanced", row
+    assert {10272, 10342} <= {i for i, row in rows.items() if "overdrawn" in row["Status"]}
+
+
+def test_credit_totals_sum_each_location_and_currency(sample):
+    _, workbook, _ = sample
+    credits = _credits_by_id(workbook).values()
+    sheet = workbook["Credit totals"]
+    header = _header(sheet)
+    totals = [dict(zip(header, row, strict=True)) for row in _data(sheet)]
+    by_location = [row for row in totals if row["BusinessId"] != "total"]
+    assert sum(row["Credits"] for row in by_location) == len(credits)
+    for row in totals:
+        mine = [
+            c
+            for c in credits
+            if (row["BusinessId"] == "total" or str(c["BusinessId"]) == row["BusinessId"])
+            and (c["Currency"] or "") == row["Currency"]
+        ]
+        assert row["Credits"] == len(mine), row
+        expected = sum(Decimal(repr(c["TotalCredit"] or 0)) for c in mine)
+        assert _decimal(row["TotalCredit"]) == expected, row
+        assert row["Not balanced"] == sum(c["Status"] != "balanced" for c in mine), row
+    currencies = {row["Currency"] for row in by_location}
+    assert {row["Currency"] for row in totals if row["BusinessId"] == "total"} == currencies
+
+
+def test_the_gate_off_is_never_called_a_pass(tmp_path):
+    snapshot = write_snapshot(
+        tmp_path / "s", credits=[credit(1, RemainingCredit=80.0)], uses=[use(10, 1)]
+    )
+    _, workbook, _ = _write(audit(snapshot, fail_on="never"), tmp_path / "out")
+    verdict = next(workbook["Summary"].iter_rows(max_row=1, values_only=True))
+    assert verdict[0] == "Verdict" and verdict[1].startswith(
+        "NOT GATED (--fail-on never): 1 errors"
+    )
+    assert "PASS" not in verdict[1]

@@ -1,7 +1,7 @@
 """Balance rules: each credit's ledger of uses agrees with its TotalCredit and RemainingCredit.
 
-Amounts are compared in exact integer units (``recon.money``) with the rule
-set's tolerance: a difference counts when it is strictly greater.
+The arithmetic and its verdicts are ``Derived.credit_balances``: these rules only
+say which credits the verdicts flag, and why, in words.
 """
 
 from __future__ import annotations
@@ -9,40 +9,33 @@ from __future__ import annotations
 import numpy as np
 
 from .. import findings, money
+from ..derived import Derived, Evaluation
 from ..entities import CREDIT
 from . import text
-from .context import AuditContext, Evaluation, present
 
 
-def balance_mismatch(ctx: AuditContext) -> Evaluation:
+def balance_mismatch(derived: Derived) -> Evaluation:
     """A credit whose TotalCredit - RemainingCredit differs from the sum of its uses."""
-    credits = ctx[CREDIT]
-    frame = credits.frame
-    judged = _known(ctx, "Id", "TotalCredit", "RemainingCredit")
-    total, remaining = (
-        money.to_units(frame["TotalCredit"]),
-        money.to_units(frame["RemainingCredit"]),
-    )
-    ledger = ctx.credit_ledger
-    consumed = total - remaining
-    difference = consumed - ledger.units
-    rows = np.flatnonzero(judged & (np.abs(difference) > ctx.tolerance_units))
+    frame = derived[CREDIT].frame
+    balances = derived.credit_balances
+    rows = np.flatnonzero(balances.mismatch)
+    counted = balances.ledger.counted[rows]
     message = text.concat(
         "TotalCredit - RemainingCredit = ",
-        text.amounts(total[rows]),
+        text.amounts(balances.total[rows]),
         " - ",
-        text.amounts(remaining[rows]),
+        text.amounts(balances.remaining[rows]),
         " = ",
-        text.amounts(consumed[rows]),
+        text.amounts(balances.consumed[rows]),
         " but its ",
-        text.ids(ledger.counted[rows]),
-        np.where(ledger.counted[rows] == 1, " use sums", " uses sum"),
+        text.ids(counted),
+        np.where(counted == 1, " use sums", " uses sum"),
         " to ",
-        text.amounts(ledger.units[rows]),
+        text.amounts(balances.spent[rows]),
         " (difference ",
-        text.amounts(difference[rows]),
+        text.amounts(balances.difference[rows]),
         ", tolerance ",
-        f"{ctx.ruleset.tolerance:g}",
+        f"{derived.ruleset.tolerance:g}",
         ")",
     )
     found = findings.make(
@@ -50,49 +43,44 @@ def balance_mismatch(ctx: AuditContext) -> Evaluation:
         frame,
         rows,
         message=message,
-        expected=money.to_float(consumed[rows]),
-        actual=money.to_float(ledger.units[rows]),
+        expected=money.to_float(balances.consumed[rows]),
+        actual=money.to_float(balances.spent[rows]),
         credit_id=frame["Id"].iloc[rows],
     )
-    return Evaluation(found, int(judged.sum()))
+    return Evaluation(found, int(balances.judged.sum()))
 
 
-def overdrawn_credit(ctx: AuditContext) -> Evaluation:
+def overdrawn_credit(derived: Derived) -> Evaluation:
     """A credit with RemainingCredit below zero, or whose uses sum to more than TotalCredit."""
-    credits = ctx[CREDIT]
-    frame = credits.frame
-    tolerance = ctx.tolerance_units
-    remaining_known = _known(ctx, "RemainingCredit")
-    total_known = _known(ctx, "Id", "TotalCredit")
-    total, remaining = (
-        money.to_units(frame["TotalCredit"]),
-        money.to_units(frame["RemainingCredit"]),
+    frame = derived[CREDIT].frame
+    balances = derived.credit_balances
+    rows = np.flatnonzero(balances.overdrawn)
+    negative, overspent = balances.negative[rows], balances.overspent[rows]
+    total, remaining, spent = (
+        balances.total[rows],
+        balances.remaining[rows],
+        balances.spent[rows],
     )
-    spent = ctx.credit_ledger.units
-    negative = remaining_known & (remaining < -tolerance)
-    overspent = total_known & (spent - total > tolerance)
-    rows = np.flatnonzero(negative | overspent)
-    negative, overspent = negative[rows], overspent[rows]
     message = text.join_present(
         [
             text.where(
                 negative,
-                text.concat("RemainingCredit is ", text.amounts(remaining[rows]), ", below zero"),
+                text.concat("RemainingCredit is ", text.amounts(remaining), ", below zero"),
             ),
             text.where(
                 overspent,
                 text.concat(
                     "uses sum to ",
-                    text.amounts(spent[rows]),
+                    text.amounts(spent),
                     ", more than TotalCredit ",
-                    text.amounts(total[rows]),
+                    text.amounts(total),
                 ),
             ),
         ]
     )
     # The ledger condition is the stronger evidence; show it when both hold.
-    expected = np.where(overspent, money.to_float(total[rows]), 0.0)
-    actual = np.where(overspent, money.to_float(spent[rows]), money.to_float(remaining[rows]))
+    expected = np.where(overspent, money.to_float(total), 0.0)
+    actual = np.where(overspent, money.to_float(spent), money.to_float(remaining))
     found = findings.make(
         CREDIT,
         frame,
@@ -102,13 +90,5 @@ def overdrawn_credit(ctx: AuditContext) -> Evaluation:
         actual=actual,
         credit_id=frame["Id"].iloc[rows],
     )
-    return Evaluation(found, int((remaining_known | total_known).sum()))
-
-
-def _known(ctx: AuditContext, *names: str) -> np.ndarray:
-    """Credits whose ``names`` all passed their schema and are present."""
-    credits = ctx[CREDIT]
-    mask = credits.valid(*names)
-    for name in names:
-        mask &= present(credits.frame[name])
-    return mask
+    evaluated = balances.remaining_known | balances.total_known
+    return Evaluation(found, int(evaluated.sum()))

@@ -6,20 +6,20 @@ import numpy as np
 import pandas as pd
 
 from .. import findings
+from ..derived import Derived, Evaluation
 from ..entities import CREDIT, CREDIT_USE, ENTITIES, Entity
 from ..fields import FIELDS
 from ..schemas import describe_value
 from . import text
-from .context import AuditContext, Evaluation
 
 
-def schema_violation(ctx: AuditContext) -> Evaluation:
+def schema_violation(derived: Derived) -> Evaluation:
     """One finding per record and field that fails its entity's schema."""
     pieces, evaluated = [], 0
     for entity in ENTITIES:
-        if entity not in ctx.snapshot:
+        if entity not in derived.snapshot:
             continue
-        data = ctx[entity]
+        data = derived[entity]
         evaluated += len(data.frame)
         violations = data.violations
         if not len(violations):
@@ -52,23 +52,23 @@ def schema_violation(ctx: AuditContext) -> Evaluation:
                 field=violations["field"],
                 expected=violations["expected"],
                 actual=[findings.json_value(value) for value in violations["actual"]],
-                credit_id=_credit_ids(ctx, entity, rows),
+                credit_id=_credit_ids(derived, entity, rows),
             )
         )
     return Evaluation(findings.concat(pieces), evaluated)
 
 
-def duplicate_record(ctx: AuditContext) -> Evaluation:
+def duplicate_record(derived: Derived) -> Evaluation:
     """Every record whose Id, or UniqueId, occurs more than once within its entity."""
     pieces, evaluated = [], 0
     for entity in ENTITIES:
-        if entity not in ctx.snapshot:
+        if entity not in derived.snapshot:
             continue
-        data = ctx[entity]
+        data = derived[entity]
         frame = data.frame
         evaluated += len(frame)
-        id_counts = ctx.occurrences(entity, "Id")
-        uid_counts = ctx.occurrences(entity, "UniqueId")
+        id_counts = derived.occurrences(entity, "Id")
+        uid_counts = derived.occurrences(entity, "UniqueId")
         rows = np.flatnonzero((id_counts > 1) | (uid_counts > 1))
         if not len(rows):
             continue
@@ -104,16 +104,16 @@ def duplicate_record(ctx: AuditContext) -> Evaluation:
                 field=np.where(by_id, "Id", "UniqueId"),
                 expected=1,
                 actual=np.where(by_id, id_counts[rows], uid_counts[rows]),
-                credit_id=_credit_ids(ctx, entity, rows),
+                credit_id=_credit_ids(derived, entity, rows),
             )
         )
     return Evaluation(findings.concat(pieces), evaluated)
 
 
-def _credit_ids(ctx: AuditContext, entity: Entity, rows: np.ndarray) -> pd.Series | None:
+def _credit_ids(derived: Derived, entity: Entity, rows: np.ndarray) -> pd.Series | None:
     """The related credit of each finding: a credit's own Id, or a use's existing credit."""
     if entity is CREDIT:
-        return ctx[CREDIT].frame["Id"].iloc[rows].where(ctx[CREDIT].valid("Id")[rows])
+        return derived[CREDIT].frame["Id"].iloc[rows].where(derived[CREDIT].valid("Id")[rows])
     if entity is CREDIT_USE:
-        return ctx.credit_ids_of_uses.iloc[rows]
+        return derived.credit_ids_of_uses.iloc[rows]
     return None

@@ -12,20 +12,20 @@ import numpy as np
 import pandas as pd
 
 from .. import findings, money
+from ..derived import NO_ROW, Derived, Evaluation, positive_ids, present, take, timestamps
 from ..entities import CREDIT, CREDIT_USE
 from ..fields import BOOKING_LINKS
 from . import text
-from .context import NO_ROW, AuditContext, Evaluation, positive_ids, present, take, timestamps
 
 
-def orphan_use(ctx: AuditContext) -> Evaluation:
+def orphan_use(derived: Derived) -> Evaluation:
     """A use whose CoworkerBookingCreditId matches no credit in the snapshot (0 included)."""
-    uses = ctx[CREDIT_USE]
+    uses = derived[CREDIT_USE]
     judged = (
         uses.valid("CoworkerBookingCreditId")
         & uses.frame["CoworkerBookingCreditId"].notna().to_numpy()
     )
-    rows = np.flatnonzero(judged & (ctx.credit_row_of_use == NO_ROW))
+    rows = np.flatnonzero(judged & (derived.credit_row_of_use == NO_ROW))
     credit_ids = uses.frame["CoworkerBookingCreditId"].iloc[rows]
     message = text.concat(
         "CoworkerBookingCreditId ",
@@ -37,15 +37,15 @@ def orphan_use(ctx: AuditContext) -> Evaluation:
     return Evaluation(found, int(judged.sum()))
 
 
-def unlinked_use(ctx: AuditContext) -> Evaluation:
+def unlinked_use(derived: Derived) -> Evaluation:
     """A use with no booking, event or invoice-line link and no Description."""
-    uses, links = ctx[CREDIT_USE], ctx.links
+    uses, links = derived[CREDIT_USE], derived.links
     judged = links.judgeable & uses.valid("Description")
     described = present(uses.frame["Description"])
     rows = np.flatnonzero(judged & (links.count == 0) & ~described)
     message = text.concat(
         "use of ",
-        _amounts(ctx, rows),
+        _amounts(derived, rows),
         " has no BookingId, EventAttendeeId or "
         "CoworkerInvoiceLineId and no Description: nothing says what it paid for",
     )
@@ -56,14 +56,14 @@ def unlinked_use(ctx: AuditContext) -> Evaluation:
         message=message,
         expected=1,
         actual=0,
-        credit_id=ctx.credit_ids_of_uses.iloc[rows],
+        credit_id=derived.credit_ids_of_uses.iloc[rows],
     )
     return Evaluation(found, int(judged.sum()))
 
 
-def manual_adjustment(ctx: AuditContext) -> Evaluation:
+def manual_adjustment(derived: Derived) -> Evaluation:
     """A use with no link but a note in Description: an administrator's balance adjustment."""
-    uses, links = ctx[CREDIT_USE], ctx.links
+    uses, links = derived[CREDIT_USE], derived.links
     judged = links.judgeable & uses.valid("Description")
     rows = np.flatnonzero(judged & (links.count == 0) & present(uses.frame["Description"]))
     frame = uses.frame.iloc[rows]
@@ -71,7 +71,11 @@ def manual_adjustment(ctx: AuditContext) -> Evaluation:
         present(frame["UpdatedBy"]), text.concat(" by ", text.strings(frame["UpdatedBy"]))
     )
     message = text.concat(
-        "manual adjustment of ", _amounts(ctx, rows), by, ": ", text.strings(frame["Description"])
+        "manual adjustment of ",
+        _amounts(derived, rows),
+        by,
+        ": ",
+        text.strings(frame["Description"]),
     )
     amount = frame["CreditUsed"].where(uses.valid("CreditUsed")[rows])
     found = findings.make(
@@ -80,14 +84,14 @@ def manual_adjustment(ctx: AuditContext) -> Evaluation:
         rows,
         message=message,
         actual=amount,
-        credit_id=ctx.credit_ids_of_uses.iloc[rows],
+        credit_id=derived.credit_ids_of_uses.iloc[rows],
     )
     return Evaluation(found, int(judged.sum()))
 
 
-def multi_linked_use(ctx: AuditContext) -> Evaluation:
+def multi_linked_use(derived: Derived) -> Evaluation:
     """A use linked to more than one of a booking, an event attendance and an invoice line."""
-    uses, links = ctx[CREDIT_USE], ctx.links
+    uses, links = derived[CREDIT_USE], derived.links
     count = links.count
     rows = np.flatnonzero(links.judgeable & (count > 1))
     frame = uses.frame.iloc[rows]
@@ -111,20 +115,20 @@ def multi_linked_use(ctx: AuditContext) -> Evaluation:
         message=message,
         expected=1,
         actual=count[rows],
-        credit_id=ctx.credit_ids_of_uses.iloc[rows],
+        credit_id=derived.credit_ids_of_uses.iloc[rows],
     )
     return Evaluation(found, int(links.judgeable.sum()))
 
 
-def non_positive_use(ctx: AuditContext) -> Evaluation:
+def non_positive_use(derived: Derived) -> Evaluation:
     """A use linked to a booking, event or invoice line whose CreditUsed is zero or less."""
-    uses, links = ctx[CREDIT_USE], ctx.links
+    uses, links = derived[CREDIT_USE], derived.links
     judged = links.judgeable & (links.count > 0) & uses.valid("CreditUsed")
     credit_used = uses.frame["CreditUsed"].to_numpy(dtype="float64", na_value=np.nan)
     rows = np.flatnonzero(judged & (credit_used <= 0))
     message = text.concat(
         "linked use has CreditUsed = ",
-        _amounts(ctx, rows),
+        _amounts(derived, rows),
         "; paying for a booking, event or invoice line must consume a positive amount",
     )
     found = findings.make(
@@ -134,7 +138,7 @@ def non_positive_use(ctx: AuditContext) -> Evaluation:
         message=message,
         expected="> 0",
         actual=uses.frame["CreditUsed"].iloc[rows],
-        credit_id=ctx.credit_ids_of_uses.iloc[rows],
+        credit_id=derived.credit_ids_of_uses.iloc[rows],
     )
     return Evaluation(found, int(judged.sum()))
 
@@ -147,10 +151,10 @@ _DENORMALISED = (
 )
 
 
-def denormalisation_mismatch(ctx: AuditContext) -> Evaluation:
+def denormalisation_mismatch(derived: Derived) -> Evaluation:
     """Denormalised fields that contradict the link: set while the link is empty, or a
     booking that ends before it starts."""
-    uses = ctx[CREDIT_USE]
+    uses = derived[CREDIT_USE]
     frame = uses.frame
     # Masks over every use first; message text only for the few flagged ones.
     set_without_link: dict[str, list[tuple[str, np.ndarray]]] = {}
@@ -193,16 +197,16 @@ def denormalisation_mismatch(ctx: AuditContext) -> Evaluation:
         frame,
         rows,
         message=text.join_present(parts),
-        credit_id=ctx.credit_ids_of_uses.iloc[rows],
+        credit_id=derived.credit_ids_of_uses.iloc[rows],
     )
     return Evaluation(found, len(frame))
 
 
-def ineligible_use(ctx: AuditContext) -> Evaluation:
+def ineligible_use(derived: Derived) -> Evaluation:
     """A booking use of a credit not usable for bookings, or an event use of one not usable
     for events. An invoice-line use is never ineligible."""
-    uses, credits, links = ctx[CREDIT_USE], ctx[CREDIT], ctx.links
-    credit_rows = ctx.credit_row_of_use
+    uses, credits, links = derived[CREDIT_USE], derived[CREDIT], derived.links
+    credit_rows = derived.credit_row_of_use
     refusals, judged = [], np.zeros(len(credit_rows), bool)
     for linked, link, permission, kind in (
         (links.booking, "BookingId", "CaneBeUsedForBookings", "booking"),
@@ -217,7 +221,7 @@ def ineligible_use(ctx: AuditContext) -> Evaluation:
         )
         judged |= judgeable
     rows = np.flatnonzero(np.logical_or.reduce([hit for hit, _ in refusals]))
-    credit_ids = ctx.credit_ids_of_uses.iloc[rows]
+    credit_ids = derived.credit_ids_of_uses.iloc[rows]
     reasons = text.join_present([text.where(hit[rows], reason) for hit, reason in refusals])
     found = findings.make(
         CREDIT_USE,
@@ -241,9 +245,9 @@ def _is_set(values: pd.Series) -> np.ndarray:
     return present(values)
 
 
-def _amounts(ctx: AuditContext, rows: np.ndarray) -> np.ndarray:
+def _amounts(derived: Derived, rows: np.ndarray) -> np.ndarray:
     """CreditUsed of the uses at ``rows`` as money text ('?' where it failed its schema)."""
-    uses = ctx[CREDIT_USE]
+    uses = derived[CREDIT_USE]
     valid = uses.valid("CreditUsed")[rows]
     shown = text.amounts(money.to_units(uses.frame["CreditUsed"].iloc[rows]))
     return np.where(valid & uses.frame["CreditUsed"].iloc[rows].notna().to_numpy(), shown, "?")

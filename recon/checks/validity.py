@@ -1,8 +1,8 @@
 """Validity rules: each booking-credit use falls inside its credit's validity window.
 
-The usage time is BookingFromTime when the use links a booking and that time
-is present, else CreatedOn; both are compared in the wall clock of the
-credit's location. An ExpireDate at exactly midnight covers that whole day.
+The usage time (``Derived.credit_usage_times``) and the window
+(``Derived.windows``, where the midnight ``ExpireDate`` rule lives) are derived
+values; these rules compare them and say so in words.
 """
 
 from __future__ import annotations
@@ -10,61 +10,61 @@ from __future__ import annotations
 import numpy as np
 
 from .. import findings
+from ..derived import NO_ROW, Derived, Evaluation, Windows
 from ..entities import CREDIT, CREDIT_USE
 from . import text
-from .context import NO_ROW, AuditContext, Evaluation, after_expiry, take, timestamps
-
-_NAT = np.datetime64("NaT", "us")
 
 
-def expired_credit_use(ctx: AuditContext) -> Evaluation:
+def expired_credit_use(derived: Derived) -> Evaluation:
     """A use whose usage time is after its credit's ExpireDate."""
-    expire, judged = _credit_bound(ctx, "ExpireDate")
-    usage = ctx.usage_times
-    rows = np.flatnonzero(judged & after_expiry(usage.time, expire))
-    midnight = expire[rows] == expire[rows].astype("datetime64[D]")
-    bound = np.where(
-        midnight,
-        text.concat(text.times(expire[rows]), " (a midnight ExpireDate covers that whole day)"),
-        text.times(expire[rows]),
-    )
-    return _evaluation(ctx, rows, judged, "after", "ExpireDate", bound, expire)
+    windows, judged = _windows_of_uses(derived, "expire")
+    rows = np.flatnonzero(judged & windows.after(derived.credit_usage_times.time))
+    return _evaluation(derived, rows, judged, "after", "ExpireDate", windows, windows.expire)
 
 
-def premature_credit_use(ctx: AuditContext) -> Evaluation:
+def premature_credit_use(derived: Derived) -> Evaluation:
     """A use whose usage time is before its credit's ValidFrom."""
-    valid_from, judged = _credit_bound(ctx, "ValidFrom")
-    rows = np.flatnonzero(judged & (ctx.usage_times.time < valid_from))
-    return _evaluation(
-        ctx, rows, judged, "before", "ValidFrom", text.times(valid_from[rows]), valid_from
+    windows, judged = _windows_of_uses(derived, "start")
+    rows = np.flatnonzero(judged & windows.before(derived.credit_usage_times.time))
+    return _evaluation(derived, rows, judged, "before", "ValidFrom", windows, windows.start)
+
+
+def bound_text(windows: Windows, rows: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """A window bound as the messages show it, naming the midnight rule where it applied."""
+    shown = text.times(bound[rows])
+    if bound is not windows.expire:
+        return shown
+    return np.where(
+        windows.midnight[rows],
+        text.concat(shown, " (a midnight ExpireDate covers that whole day)"),
+        shown,
     )
 
 
-def _credit_bound(ctx: AuditContext, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Each use's credit's ``name`` date-time, and which uses can be judged against it."""
-    credits = ctx[CREDIT]
-    credit_rows = ctx.credit_row_of_use
-    bound = take(timestamps(credits.frame[name]), credit_rows, _NAT)
-    known = take(credits.valid(name), credit_rows, False) & ~np.isnat(bound)
-    return bound, ctx.usage_times.judgeable & (credit_rows != NO_ROW) & known
+def _windows_of_uses(derived: Derived, bound: str) -> tuple[Windows, np.ndarray]:
+    """Each use's credit's window, and which uses can be judged against its ``bound``."""
+    credit_rows = derived.credit_row_of_use
+    windows = derived.windows(CREDIT).at(credit_rows)
+    known = ~np.isnat(getattr(windows, bound))
+    return windows, derived.credit_usage_times.judgeable & (credit_rows != NO_ROW) & known
 
 
 def _evaluation(
-    ctx: AuditContext,
+    derived: Derived,
     rows: np.ndarray,
     judged: np.ndarray,
     relation: str,
     bound_name: str,
-    bound_text: np.ndarray,
+    windows: Windows,
     bound: np.ndarray,
 ) -> Evaluation:
-    usage = ctx.usage_times
-    credit_ids = ctx.credit_ids_of_uses.iloc[rows]
+    usage = derived.credit_usage_times
+    credit_ids = derived.credit_ids_of_uses.iloc[rows]
     message = text.concat(
         "used ",
         text.times(usage.time[rows]),
         " (",
-        np.where(usage.from_booking[rows], "BookingFromTime", "CreatedOn"),
+        usage.source[rows].astype(str),
         "), ",
         relation,
         " credit ",
@@ -72,11 +72,11 @@ def _evaluation(
         "'s ",
         bound_name,
         " ",
-        bound_text,
+        bound_text(windows, rows, bound),
     )
     found = findings.make(
         CREDIT_USE,
-        ctx[CREDIT_USE].frame,
+        derived[CREDIT_USE].frame,
         rows,
         message=message,
         expected=text.times(bound[rows]),

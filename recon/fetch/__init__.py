@@ -4,7 +4,8 @@
 usable alone for search, get, batch get and create.
 """
 
-from .client import DEFAULT_BASE_URL, NexudusClient, Page
+from ..nexudus import DEFAULT_BASE_URL
+from .client import NexudusClient, Page
 from .credentials import Credentials
 from .fetcher import FetchOptions, fetch
 from .limits import DOCUMENTED, DOCUMENTED_WRITES, RateLimiter, Unlimited, Window

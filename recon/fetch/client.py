@@ -21,17 +21,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.json as pajson
 
-from .. import __version__
+from .._version import __version__
 from ..entities import CREDIT_USE, Entity
 from ..errors import AccessDenied, ApiUnavailable, CreateRejected
+from ..nexudus import MAX_PAGE_SIZE
 from . import pages
 from .auth import NexudusAuth, TokenEndpointUnavailable
 from .credentials import Credentials, redact
 from .limits import DOCUMENTED_WRITES, RateLimiter
 from .retry import THROTTLED, RetryPolicy, retry_after
 
-DEFAULT_BASE_URL = "https://spaces.nexudus.com"
-MAX_PAGE_SIZE = 1000
 T = TypeVar("T")
 
 

@@ -24,12 +24,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from .. import __version__, readers
+from .. import readers
+from .._version import __version__
 from ..entities import ENTITIES, Entity
 from ..errors import FetchError, UsageError
+from ..nexudus import DEFAULT_BASE_URL
 from ..snapshot import FORMATS, MANIFEST, read_manifest
 from . import writer
-from .client import DEFAULT_BASE_URL, NexudusClient, Page
+from .client import NexudusClient, Page
 from .credentials import Credentials
 from .limits import RateLimiter, Unlimited
 from .retry import RetryPolicy

@@ -109,7 +109,7 @@ def test_value_counts_per_row_is_exact_on_every_key_path():
     import pandas as pd
     import pyarrow as pa
 
-    from recon.checks.context import value_counts_per_row
+    from recon.derived import value_counts_per_row
 
     def counts(values, arrow_type):
         return value_counts_per_row(

@@ -28,7 +28,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from typing import Any
 
-from .exitcodes import FailOn, Severity
+from ..exitcodes import FailOn, Severity
 
 LINE_LIMIT = 200
 """Findings listed per test case; all of them are in findings.json."""

@@ -65,10 +65,10 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
-from . import findings as findings_module
-from . import money
-from .audit import AuditResult
-from .entities import CREDIT
+from .. import findings as findings_module
+from ..checks import RULES
+from ..entities import Unit
+from ..reconciliation import RECONCILIATION_COLUMNS, SUBTOTAL_COLUMNS
 
 MAX_ROWS = 1_048_575
 """Data rows per sheet: Excel's 1,048,576 rows, less the header."""
@@ -76,28 +76,10 @@ MAX_ROWS = 1_048_575
 MAX_TEXT = 32_767
 """Characters a cell holds in Excel."""
 
-MONEY_RULES = frozenset(
-    {"balance_mismatch", "overdrawn_credit", "manual_adjustment", "non_positive_use"}
-)
-"""Rules whose ``expected`` and ``actual`` are amounts of the credit's currency (docs/rules.md)."""
+MONEY_RULES = frozenset(rule.id for rule in RULES if rule.unit is Unit.MONEY)
+"""Rules whose ``expected`` and ``actual`` are amounts of the credit's currency: from each
+rule's declaration (``Rule.values`` and the unit of its subject)."""
 
-RECONCILIATION_COLUMNS: tuple[str, ...] = (
-    "id",
-    "coworker_id",
-    "business_id",
-    "location",
-    "description",
-    "currency",
-    "total_credit",
-    "remaining_credit",
-    "uses",
-    "uses_sum",
-    "difference",
-    "status",
-)
-"""The columns of ``credit_reconciliation``."""
-
-BALANCED, MISMATCH, NOT_JUDGED = "balanced", "mismatch", "not judged"
 
 _CREDITS_HEADER = (
     "Id",
@@ -106,13 +88,28 @@ _CREDITS_HEADER = (
     "Location",
     "Description",
     "Currency",
+    "ValidFrom",
+    "ExpireDate",
     "TotalCredit",
     "RemainingCredit",
     "Uses",
     "Uses sum",
     "Difference (Total - Remaining - Uses)",
+    "Findings",
+    "Rules",
     "Status",
 )
+_SUBTOTALS_HEADER = (
+    "BusinessId",
+    "Currency",
+    "Credits",
+    "TotalCredit",
+    "RemainingCredit",
+    "Uses sum",
+    "Difference",
+    "Not balanced",
+)
+_SUBTOTAL_AMOUNTS = ("total_credit", "remaining_credit", "uses_sum", "difference")
 _CREDIT_AMOUNTS = ("total_credit", "remaining_credit", "uses_sum", "difference")
 _SUMMARY_HEADER = (
     "Rule",
@@ -126,7 +123,7 @@ _SUMMARY_HEADER = (
     "Reason",
     "Sheet",
 )
-_SUMMARY, _CREDITS = "Summary", "Credits"
+_SUMMARY, _CREDITS, _TOTALS = "Summary", "Credits", "Credit totals"
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # The same for Arrow (RE2), whose strings are valid UTF-8 and so hold no lone surrogates.
@@ -149,75 +146,14 @@ class _Money(NamedTuple):
     currency: str | None
 
 
-# --- the reconciliation ------------------------------------------------------------------
-
-
-def credit_reconciliation(result: AuditResult) -> pd.DataFrame:
-    """Every credit's TotalCredit - RemainingCredit against the sum of its uses.
-
-    One row per CoworkerBookingCredit, in snapshot order, with the columns of
-    ``RECONCILIATION_COLUMNS``. The uses are counted as ``balance_mismatch``
-    counts them (docs/money-and-time.md): a use whose ``CreditUsed`` or credit
-    link failed its schema is left out, and a row repeating a use's Id counts
-    once. Sums and the difference are made in exact integer units, so
-    ``total_credit - remaining_credit - uses_sum == difference`` to the cent;
-    ``status`` is ``balanced`` when the difference is within the rule set's
-    tolerance, ``mismatch`` when beyond it, and ``not judged`` when the
-    credit's Id, TotalCredit or RemainingCredit is unusable (missing, or failed
-    its schema); such an amount, and the difference, are NaN.
-    """
-    credits = result.snapshot[CREDIT]
-    frame = credits.frame
-
-    def known(name: str) -> np.ndarray:
-        return credits.valid(name) & frame[name].notna().to_numpy()
-
-    usable = known("Id")
-    judged = usable & known("TotalCredit") & known("RemainingCredit")
-    total, remaining = (money.to_units(frame[name]) for name in ("TotalCredit", "RemainingCredit"))
-    ledger = result.context.credit_ledger  # what balance_mismatch compared
-    uses_sum = np.where(usable, ledger.units, 0)
-    uses = np.where(usable, ledger.counted, 0)
-    difference = total - remaining - uses_sum
-    tolerance = money.tolerance_units(result.ruleset.tolerance)
-    status = np.where(
-        judged, np.where(np.abs(difference) > tolerance, MISMATCH, BALANCED), NOT_JUDGED
-    )
-
-    def amount(units: np.ndarray, known: np.ndarray) -> pd.Series:
-        return pd.Series(money.to_float(units), dtype="float64").where(known)
-
-    def field(name: str) -> pd.Series:
-        if name not in frame:
-            return pd.Series([None] * len(frame), dtype=object)
-        return frame[name].reset_index(drop=True)
-
-    return pd.DataFrame(
-        {
-            "id": field("Id"),
-            "coworker_id": field("CoworkerId"),
-            "business_id": field("BusinessId"),
-            "location": field("BusinessName"),
-            "description": field("Description"),
-            "currency": field("BusinessCurrencyCode"),
-            "total_credit": amount(total, known("TotalCredit")),
-            "remaining_credit": amount(remaining, known("RemainingCredit")),
-            "uses": pd.Series(uses, dtype="int64"),
-            "uses_sum": amount(uses_sum, usable),
-            "difference": amount(difference, judged),
-            "status": pd.Series(status, dtype="str"),
-        },
-        columns=list(RECONCILIATION_COLUMNS),
-    )
-
-
 # --- the workbook --------------------------------------------------------------------------
 
 
 def render_xlsx(context: dict[str, Any]) -> bytes:
-    """The workbook of the audit in ``context`` (see ``report.build_context``)."""
+    """The workbook of the audit in ``context`` (see ``report.context.build_context``)."""
     summary = context["summary"]
     reconciliation: pd.DataFrame = context["reconciliation"]
+    subtotals: pd.DataFrame = context["subtotals"]
     by_rule: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for finding in context["findings"]:
         by_rule[finding["rule"]].append(finding)
@@ -234,9 +170,17 @@ def render_xlsx(context: dict[str, Any]) -> bytes:
     workbook.properties.created = workbook.properties.modified = as_of
     book = _Book(workbook, currencies=reconciliation["currency"].dropna().unique().tolist())
 
-    table, facts = _summary_rows(summary, by_rule, names, cut)
-    book.add_sheet(_SUMMARY, _SUMMARY_HEADER, _Table.of_rows(table, len(_SUMMARY_HEADER)), facts)
+    table, facts = _summary_rows(summary, context["gate"], by_rule, names, cut)
+    verdict = _verdict_rows(context["gate"])
+    book.add_sheet(
+        _SUMMARY,
+        _SUMMARY_HEADER,
+        _Table.of_rows(table, len(_SUMMARY_HEADER)),
+        facts,
+        before=verdict,
+    )
     book.add_sheet(_CREDITS, _CREDITS_HEADER, _credit_table(reconciliation))
+    book.add_sheet(_TOTALS, _SUBTOTALS_HEADER, _subtotal_table(subtotals))
     currencies = _currencies(reconciliation, by_rule)
     for rule, name in names.items():
         table = _finding_table(by_rule[rule], currencies if rule in MONEY_RULES else None)
@@ -244,8 +188,19 @@ def render_xlsx(context: dict[str, Any]) -> bytes:
     return book.save(as_of)
 
 
+def _verdict_rows(gate: dict[str, Any]) -> list[list[Any]]:
+    """The verdict, first thing on the Summary: what the gate said, and the counts."""
+    counts = f"{gate['errors']:,} errors, {gate['warnings']:,} warnings, {gate['info']:,} info"
+    if gate["state"] == "off":
+        said = f"NOT GATED (--fail-on never): {counts}; nothing fails this run"
+    else:
+        said = f"{gate['label']} (--fail-on {gate['fail_on']}, exit {gate['exit_code']}): {counts}"
+    return [[_Heading("Verdict"), _Heading(said)], []]
+
+
 def _summary_rows(
     summary: dict[str, Any],
+    gate: dict[str, Any],
     by_rule: dict[str, list[dict[str, Any]]],
     names: dict[str, str],
     cut: dict[str, int],
@@ -271,9 +226,7 @@ def _summary_rows(
         )
     total = [_Heading("All rules"), None, None, None, summary["findings"]]
     total += [summary["by_severity"][severity] for severity in severities]
-    verdict = (
-        f"{summary['status'].upper()} (--fail-on {summary['fail_on']}, exit {summary['exit_code']})"
-    )
+    verdict = f"{gate['label']} (--fail-on {gate['fail_on']}, exit {gate['exit_code']})"
     rule_set = summary["rule_set"]
     snapshot = summary["snapshot"]
     manifest = snapshot["manifest"] or {}
@@ -322,10 +275,27 @@ def _summary_rows(
 
 
 def _credit_table(reconciliation: pd.DataFrame) -> _Table:
-    columns = [pa.array(reconciliation[name], from_pandas=True) for name in RECONCILIATION_COLUMNS]
+    columns = [_arrow(reconciliation[name]) for name in RECONCILIATION_COLUMNS]
     money = {RECONCILIATION_COLUMNS.index(name) for name in _CREDIT_AMOUNTS}
     currency = pa.array(reconciliation["currency"], type=pa.string(), from_pandas=True)
     return _Table(columns, len(reconciliation), frozenset(money), currency)
+
+
+def _subtotal_table(subtotals: pd.DataFrame) -> _Table:
+    columns = [_arrow(subtotals[name]) for name in SUBTOTAL_COLUMNS]
+    money = {SUBTOTAL_COLUMNS.index(name) for name in _SUBTOTAL_AMOUNTS}
+    currency = pa.array(subtotals["currency"], type=pa.string(), from_pandas=True)
+    return _Table(columns, len(subtotals), frozenset(money), currency)
+
+
+def _arrow(column: pd.Series) -> pa.Array:
+    """A column as Arrow; date-times as ISO-8601 text, as every other report shows them."""
+    array = pa.array(column, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_timestamp(array.type):
+        array = pc.strftime(array, format="%Y-%m-%dT%H:%M:%S")
+    return array
 
 
 def _currencies(
@@ -426,22 +396,39 @@ class _Book:
         self._currencies = currencies
 
     def add_sheet(
-        self, title: str, header: Sequence[str], table: _Table, after: Sequence[list[Any]] = ()
+        self,
+        title: str,
+        header: Sequence[str],
+        table: _Table,
+        after: Sequence[list[Any]] = (),
+        *,
+        before: Sequence[list[Any]] = (),
     ) -> None:
         """A sheet of ``header`` and ``table`` (cut at ``MAX_ROWS``), frozen and filtered,
-        then the rows ``after``, outside the filter."""
+        then the rows ``after``, outside the filter; ``before`` stands above the header.
+
+        Printed landscape, fitted to the page width, with the header repeated on every
+        page: a workpaper is signed on paper as often as on screen.
+        """
         sheet = self.workbook.create_sheet(title)
         if not self.styles:
             self._register_styles(sheet)
-        sheet.freeze_panes = "A2"
+        top = len(before)
+        sheet.freeze_panes = f"A{top + 2}"
         for number, width in enumerate(_widths(header, table, after), start=1):
             sheet.column_dimensions[get_column_letter(number)].width = width
-        count = min(table.count, MAX_ROWS)
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
+        count = min(table.count, MAX_ROWS - top)
+        last = get_column_letter(len(header))
+        sheet.auto_filter.ref = f"A{top + 1}:{last}{top + count + 1}"
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.print_title_rows = f"{top + 1}:{top + 1}"
         marker = f"\ue000recon rows of sheet {len(self.bodies)}\ue000"
         sheet.append([marker])
         self.bodies[marker.encode()] = functools.partial(
-            _sheet_xml, header, table, after, self.styles
+            _sheet_xml, header, table, after, self.styles, before
         )
 
     def save(self, when: dt.datetime) -> bytes:
@@ -464,11 +451,19 @@ class _Book:
 
 
 def _sheet_xml(
-    header: Sequence[str], table: _Table, after: Sequence[list[Any]], styles: dict[Any, int]
+    header: Sequence[str],
+    table: _Table,
+    after: Sequence[list[Any]],
+    styles: dict[Any, int],
+    before: Sequence[list[Any]] = (),
 ) -> Iterator[bytes]:
-    """The ``<row>`` elements of a sheet: header, data (``MAX_ROWS`` at most), ``after``."""
-    yield _rows_xml([[_Heading(name) for name in header]], 1, styles)
-    count = min(table.count, MAX_ROWS)
+    """The ``<row>`` elements of a sheet: ``before``, header, data (``MAX_ROWS`` at most
+    in all), ``after``."""
+    top = len(before)
+    yield _rows_xml(before, 1, styles)
+    yield _rows_xml([[_Heading(name) for name in header]], top + 1, styles)
+    count = min(table.count, MAX_ROWS - top)
+    first = top + 2  # the row number of the first data row
     letters = [get_column_letter(number) for number in range(1, len(table.columns) + 1)]
     money_styles = None
     if table.money:
@@ -477,14 +472,14 @@ def _sheet_xml(
         money_styles = pa.array(codes, type=pa.string())
     for start in range(0, count, _CHUNK):
         stop = min(start + _CHUNK, count)
-        numbers = pa.array(np.arange(start + 2, stop + 2).astype(str), type=pa.string())
+        numbers = pa.array(np.arange(start + first, stop + first).astype(str), type=pa.string())
         cells = []
         for index, (letter, column) in enumerate(zip(letters, table.columns, strict=True)):
             style = money_styles[start:stop] if index in table.money else None
             cells.append(_column_xml(column, start, stop, letter, numbers, style, styles))
         rows = pc.binary_join_element_wise('<row r="', numbers, '">', *cells, "</row>", "")
         yield "".join(rows.to_pylist()).encode("utf-8")
-    yield _rows_xml(after, count + 2, styles)
+    yield _rows_xml(after, count + first, styles)
 
 
 def _column_xml(
@@ -500,7 +495,7 @@ def _column_xml(
     if isinstance(column, list):
         cells = [
             "" if value is None else _cell_xml(f"{letter}{row}", value, styles)
-            for row, value in zip(range(start + 2, stop + 2), column[start:stop], strict=True)
+            for row, value in zip(numbers.to_pylist(), column[start:stop], strict=True)
         ]
         return pa.array(cells, type=pa.string())
     values = column.slice(start, stop - start)

@@ -1,0 +1,555 @@
+"""Every value derived from a snapshot that rules judge and reports show, computed once.
+
+A rule is a small pure function of a ``Derived`` view; a report reads the same
+view. Nothing outside this module works out which credit a use belongs to, when
+a use was used, where a validity window ends (the midnight ``ExpireDate`` rule),
+what a ledger sums to or whether a balance is within tolerance: a report that
+re-derived one of them would one day disagree with the finding beside it.
+
+Each view is computed on first use and kept (``cached_property``): an audit that
+runs no extra-service rule never builds the allowance ledger. Nothing here reads
+the clock or the environment: time comes from ``as_of``.
+
+The views, by what they hold (arrays are aligned with the rows of an entity's frame):
+
+- parent rows: each use's credit row, each extra-service use's allowance row
+  (``NO_ROW`` when none, or the key failed its schema); the first row of each Id;
+- ``links``: which of booking, event and invoice line each booking-credit use has;
+- ``usage_times``: the contract's usage time of each booking-credit use, and of each
+  extra-service use (its ``BookingFromTime``);
+- ``windows``: each credit's and allowance's validity window as ``[start, end)``;
+- ledgers: each parent's uses summed, with which uses were counted and why not;
+- ``balances``: the balance arithmetic of each credit and allowance and its verdicts
+  (within tolerance, mismatch, overdrawn), which the balance rules judge by and the
+  reports show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import money
+from .byte_matrix import fingerprints, fixed_width_bytes
+from .config import RuleSet
+from .entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE, Entity, Unit
+from .fields import BOOKING_LINKS
+from .load import Snapshot
+from .schemas import TypedEntity
+
+NO_ROW = -1
+_ONE_DAY = np.timedelta64(1, "D")
+_ONE_TICK = np.timedelta64(1, "us")
+_NAT = np.datetime64("NaT", "us")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a rule returns: its findings (``findings.RULE_COLUMNS``) and how many records
+    it judged."""
+
+    findings: pd.DataFrame
+    evaluated: int
+
+
+@dataclass(frozen=True)
+class Links:
+    """Which of the three links each booking-credit use has (an Id of 0 or less is no link)."""
+
+    booking: np.ndarray
+    event: np.ndarray
+    invoice_line: np.ndarray
+    judgeable: np.ndarray
+    """The three link fields all passed their schema."""
+
+    @property
+    def count(self) -> np.ndarray:
+        return self.booking.astype(np.int8) + self.event + self.invoice_line
+
+
+@dataclass(frozen=True)
+class UsageTimes:
+    """When each use was used, in its location's wall clock."""
+
+    time: np.ndarray
+    """datetime64[us]. A booking-credit use: BookingFromTime for a booking use that has
+    one, else CreatedOn. An extra-service use: its BookingFromTime."""
+    source: np.ndarray
+    """The field ``time`` came from, per use (``BookingFromTime`` or ``CreatedOn``)."""
+    judgeable: np.ndarray
+    """The usage time is known: the fields it comes from passed their schema."""
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Each parent's validity window ``[start, end)`` in its location's wall clock.
+
+    The contract's midnight rule lives here and nowhere else: an ``ExpireDate`` whose
+    time is exactly midnight covers that whole day, so its window ends at the next
+    midnight; any other ``ExpireDate`` is the last moment of the window, which ends
+    one tick (a microsecond, the resolution of every time recon holds) after it.
+    """
+
+    start: np.ndarray
+    """ValidFrom (NaT when none or failed): a use before it is premature."""
+    end: np.ndarray
+    """The first moment after the window (NaT when no ExpireDate): a use at or after it
+    is expired."""
+    expire: np.ndarray
+    """ExpireDate as recorded (NaT when none or failed)."""
+    midnight: np.ndarray
+    """ExpireDate is exactly midnight, so the window covers that whole day."""
+    expires_at: np.ndarray
+    """The expiry moment of the contract's month-end close (section 6a): the next
+    midnight for a midnight ExpireDate, else ExpireDate itself."""
+
+    def at(self, rows: np.ndarray) -> Windows:
+        """The windows of the parents at ``rows`` (``NO_ROW`` gives an unknown window)."""
+        return Windows(
+            *(take(getattr(self, name), rows, _fill(getattr(self, name))) for name in _WINDOW)
+        )
+
+    def before(self, time: np.ndarray) -> np.ndarray:
+        """``time`` is before the window opens (False where either is unknown)."""
+        return time < self.start
+
+    def after(self, time: np.ndarray) -> np.ndarray:
+        """``time`` is at or after the window's end (False where either is unknown)."""
+        return time >= self.end
+
+
+_WINDOW = ("start", "end", "expire", "midnight", "expires_at")
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A child ledger summed per parent row (rows repeating a parent's Id share its sums)."""
+
+    units: np.ndarray
+    """int64 sum of the counted amounts, in ``money`` units."""
+    counted: np.ndarray
+    """How many uses went into the sum (amount valid and present, each use Id once)."""
+    linked: np.ndarray
+    """How many uses point at the parent at all."""
+    unknown: np.ndarray
+    """How many of them have no amount (null where the field is optional): such a ledger
+    cannot be summed."""
+    left_out: np.ndarray
+    """How many of them were left out of the sum because their amount failed its schema."""
+    use_counted: np.ndarray
+    """Per child row: whether it went into its parent's sum."""
+    use_amount_valid: np.ndarray
+    """Per child row: whether its amount passed its schema and is present."""
+    use_units: np.ndarray
+    """Per child row: its amount in units (0 where not valid)."""
+
+
+@dataclass(frozen=True)
+class Balances:
+    """Each parent's balance arithmetic and its verdicts, in ``money`` units.
+
+    ``consumed = total - remaining`` is what the balance says was used; ``spent`` is what
+    the ledger of uses sums to; ``difference = consumed - spent``. Every verdict applies
+    the rule set's tolerance (a difference counts when strictly greater).
+    """
+
+    total: np.ndarray
+    remaining: np.ndarray
+    consumed: np.ndarray
+    spent: np.ndarray
+    difference: np.ndarray
+    total_known: np.ndarray
+    """Id and total passed their schema and are present."""
+    remaining_known: np.ndarray
+    """remaining passed its schema and is present."""
+    judged: np.ndarray
+    """The tie-out can be judged (a credit: Id, total and remaining known; an allowance:
+    also at least one use, none of unknown amount)."""
+    mismatch: np.ndarray
+    """judged, and ``|difference|`` beyond the tolerance."""
+    negative: np.ndarray
+    """remaining below zero by more than the tolerance (credits only)."""
+    overspent: np.ndarray
+    """the uses sum to more than total by more than the tolerance (credits only)."""
+    ledger: Ledger
+
+    @property
+    def overdrawn(self) -> np.ndarray:
+        return self.negative | self.overspent
+
+
+@dataclass(frozen=True)
+class Derived:
+    """The derived views of one loaded snapshot under one rule set, at one moment."""
+
+    snapshot: Snapshot
+    ruleset: RuleSet
+    as_of: pd.Timestamp
+
+    def __getitem__(self, entity: Entity) -> TypedEntity:
+        return self.snapshot[entity]
+
+    @cached_property
+    def tolerance_units(self) -> int:
+        return money.tolerance_units(self.ruleset.tolerance)
+
+    # --- parents ------------------------------------------------------------------------
+
+    def parent_rows(self, child: Entity) -> np.ndarray:
+        """Row of each ``child`` record's parent, ``NO_ROW`` when none (or its key failed)."""
+        return self.credit_row_of_use if child is CREDIT_USE else self.allowance_row_of_use
+
+    @cached_property
+    def credit_row_of_use(self) -> np.ndarray:
+        """Row of each booking-credit use's credit, ``NO_ROW`` when none (or its key failed)."""
+        return self._parent_rows(CREDIT_USE)
+
+    @cached_property
+    def allowance_row_of_use(self) -> np.ndarray:
+        """Row of each extra-service use's allowance, ``NO_ROW`` when none."""
+        return self._parent_rows(ALLOWANCE_USE)
+
+    def first_rows(self, entity: Entity) -> np.ndarray:
+        """For each record, the first row holding its Id (itself when its Id is unusable)."""
+        return self._first_rows[entity]
+
+    @cached_property
+    def _first_rows(self) -> _FirstRowCache:
+        return _FirstRowCache(self)
+
+    @cached_property
+    def credit_ids_of_uses(self) -> pd.Series:
+        """Each use's credit Id where that credit is in the snapshot, else null."""
+        rows = self.credit_row_of_use
+        ids = take(int_ids(self[CREDIT].frame["Id"]), rows, 0)
+        return pd.Series(ids, dtype="Int64").mask(rows == NO_ROW)
+
+    # --- links and times ------------------------------------------------------------------
+
+    @cached_property
+    def links(self) -> Links:
+        uses = self[CREDIT_USE]
+        booking, event, invoice_line = (positive_ids(uses.frame[name]) for name in BOOKING_LINKS)
+        return Links(booking, event, invoice_line, judgeable=uses.valid(*BOOKING_LINKS))
+
+    @cached_property
+    def allowance_use_booked(self) -> np.ndarray:
+        """Each extra-service use names a booking (a BookingId above 0)."""
+        return positive_ids(self[ALLOWANCE_USE].frame["BookingId"])
+
+    def usage_times(self, child: Entity = CREDIT_USE) -> UsageTimes:
+        """The usage times of ``child``'s records (booking-credit uses by default)."""
+        return self.credit_usage_times if child is CREDIT_USE else self.allowance_usage_times
+
+    @cached_property
+    def credit_usage_times(self) -> UsageTimes:
+        """The contract's usage time: BookingFromTime when the use links a booking and
+        that time is present, else CreatedOn."""
+        uses = self[CREDIT_USE]
+        booking_from = timestamps(uses.frame["BookingFromTime"])
+        created = timestamps(uses.frame["CreatedOn"])
+        from_booking = self.links.booking & ~np.isnat(booking_from)
+        time = np.where(from_booking, booking_from, created)
+        # A booking use whose BookingFromTime failed its schema has no knowable usage time.
+        booking_time_failed = self.links.booking & ~uses.valid("BookingFromTime")
+        judgeable = (
+            uses.valid("BookingId")
+            & ~booking_time_failed
+            & (from_booking | uses.valid("CreatedOn"))
+            & ~np.isnat(time)
+        )
+        source = np.where(from_booking, "BookingFromTime", "CreatedOn").astype(object)
+        return UsageTimes(time=time, source=source, judgeable=judgeable)
+
+    @cached_property
+    def allowance_usage_times(self) -> UsageTimes:
+        """An extra-service use is dated by its BookingFromTime."""
+        uses = self[ALLOWANCE_USE]
+        time = timestamps(uses.frame["BookingFromTime"])
+        judgeable = uses.valid("BookingFromTime") & ~np.isnat(time)
+        source = np.full(len(time), "BookingFromTime", dtype=object)
+        return UsageTimes(time=time, source=source, judgeable=judgeable)
+
+    def windows(self, parent: Entity) -> Windows:
+        """The validity window of each ``parent`` record (a credit or an allowance)."""
+        return self._windows[parent]
+
+    @cached_property
+    def _windows(self) -> _WindowCache:
+        return _WindowCache(self)
+
+    # --- ledgers and balances -------------------------------------------------------------
+
+    def ledger(self, parent: Entity) -> Ledger:
+        return self.credit_ledger if parent is CREDIT else self.allowance_ledger
+
+    @cached_property
+    def credit_ledger(self) -> Ledger:
+        """Each credit's uses summed: the right-hand side of the balance rules."""
+        return self._ledger(CREDIT_USE)
+
+    @cached_property
+    def allowance_ledger(self) -> Ledger:
+        """Each allowance's extra-service uses summed."""
+        return self._ledger(ALLOWANCE_USE)
+
+    def balances(self, parent: Entity) -> Balances:
+        return self.credit_balances if parent is CREDIT else self.allowance_balances
+
+    @cached_property
+    def credit_balances(self) -> Balances:
+        return self._balances(CREDIT, self.credit_ledger, needs_uses=False)
+
+    @cached_property
+    def allowance_balances(self) -> Balances:
+        # An allowance with no use is not reconciled (many are plain booking charges), nor
+        # one with a use of unknown amount: its sum cannot be known.
+        return self._balances(ALLOWANCE, self.allowance_ledger, needs_uses=True)
+
+    def occurrences(self, entity: Entity, name: str) -> np.ndarray:
+        """How many times each record's ``name`` value occurs in its entity (0 for null/invalid)."""
+        return self._occurrences[entity, name]
+
+    @cached_property
+    def _occurrences(self) -> _OccurrenceCache:
+        return _OccurrenceCache(self.snapshot)
+
+    def known(self, entity: Entity, *names: str) -> np.ndarray:
+        """Records whose ``names`` all passed their schema and are present."""
+        data = self[entity]
+        mask = data.valid(*names)
+        for name in names:
+            mask &= present(data.frame[name])
+        return mask
+
+    def _balances(self, parent: Entity, ledger: Ledger, *, needs_uses: bool) -> Balances:
+        assert parent.balance is not None
+        frame = self[parent].frame
+        total = money.to_units(frame[parent.balance.total])
+        remaining = money.to_units(frame[parent.balance.remaining])
+        consumed = total - remaining
+        difference = consumed - ledger.units
+        total_known = self.known(parent, "Id", parent.balance.total)
+        remaining_known = self.known(parent, parent.balance.remaining)
+        judged = total_known & remaining_known
+        if needs_uses:
+            judged &= (ledger.linked > 0) & (ledger.unknown == 0)
+        tolerance = self.tolerance_units
+        # Only a credit can be overdrawn: an allowance's quantities are not judged so.
+        is_money = parent.balance.unit is Unit.MONEY
+        return Balances(
+            total=total,
+            remaining=remaining,
+            consumed=consumed,
+            spent=ledger.units,
+            difference=difference,
+            total_known=total_known,
+            remaining_known=remaining_known,
+            judged=judged,
+            mismatch=judged & (np.abs(difference) > tolerance),
+            negative=remaining_known & (remaining < -tolerance) & is_money,
+            overspent=total_known & (ledger.units - total > tolerance) & is_money,
+            ledger=ledger,
+        )
+
+    def _ledger(self, child: Entity) -> Ledger:
+        assert child.parent is not None
+        parent_rows = self.parent_rows(child)
+        children, parents = self[child], self[child.parent.entity]
+        amounts = children.frame[child.amount]
+        linked = parent_rows != NO_ROW
+        valid = children.valid(child.amount)
+        unknown = linked & valid & amounts.isna().to_numpy()
+        counted = linked & valid & ~unknown
+        # Rows repeating the same use Id count once: the first of them that can be counted.
+        if (self.occurrences(child, "Id") > 1).any():
+            ids = children.frame["Id"]
+            keyed = np.flatnonzero(counted & children.valid("Id") & ids.notna().to_numpy())
+            repeats = ids.iloc[keyed].duplicated(keep="first").to_numpy()
+            counted[keyed[repeats]] = False
+        size = len(parents.frame)
+        amount_valid = valid & amounts.notna().to_numpy()
+        use_units = np.where(amount_valid, money.to_units(amounts), 0)
+        units = np.zeros(size, dtype=np.int64)
+        np.add.at(units, parent_rows[counted], use_units[counted])
+        first = self.first_rows(child.parent.entity)
+
+        def per_parent(mask: np.ndarray) -> np.ndarray:
+            return np.bincount(parent_rows[mask], minlength=size)[first]
+
+        return Ledger(
+            units=units[first],
+            counted=per_parent(counted),
+            linked=per_parent(linked),
+            unknown=per_parent(unknown),
+            left_out=per_parent(linked & ~valid),
+            use_counted=counted,
+            use_amount_valid=amount_valid,
+            use_units=use_units,
+        )
+
+    def _parent_rows(self, child: Entity) -> np.ndarray:
+        assert child.parent is not None
+        parent, foreign_key = child.parent.entity, child.parent.key
+        children = self[child]
+        keys = children.frame[foreign_key]
+        if parent not in self.snapshot:
+            return np.full(len(keys), NO_ROW, dtype=np.int64)
+        parents = self[parent]
+        ids = parents.frame["Id"]
+        usable = parents.valid("Id") & ids.notna().to_numpy()
+        first_rows = np.flatnonzero(usable & ~ids.duplicated(keep="first").to_numpy())
+        index = pd.Index(int_ids(ids)[first_rows])
+        rows = take(first_rows, index.get_indexer(int_ids(keys)), NO_ROW)
+        return np.where(keys.notna().to_numpy() & children.valid(foreign_key), rows, NO_ROW)
+
+
+class _FirstRowCache(dict):
+    """Lazily computed first row of each record's Id, per entity; see ``first_rows``."""
+
+    def __init__(self, derived: Derived) -> None:
+        super().__init__()
+        self._derived = derived
+
+    def __missing__(self, entity: Entity) -> np.ndarray:
+        data = self._derived[entity]
+        ids = data.frame["Id"]
+        rows = np.arange(len(ids))
+        if (self._derived.occurrences(entity, "Id") > 1).any():
+            usable = data.valid("Id") & ids.notna().to_numpy()
+            first_rows = np.flatnonzero(usable & ~ids.duplicated(keep="first").to_numpy())
+            first = take(
+                first_rows, pd.Index(int_ids(ids)[first_rows]).get_indexer(int_ids(ids)), NO_ROW
+            )
+            rows = np.where(usable & (first != NO_ROW), first, rows)
+        self[entity] = rows
+        return rows
+
+
+class _WindowCache(dict):
+    """Lazily computed validity windows, per parent entity; see ``windows``."""
+
+    def __init__(self, derived: Derived) -> None:
+        super().__init__()
+        self._derived = derived
+
+    def __missing__(self, entity: Entity) -> Windows:
+        data = self._derived[entity]
+        start = np.where(data.valid("ValidFrom"), timestamps(data.frame["ValidFrom"]), _NAT)
+        expire = np.where(data.valid("ExpireDate"), timestamps(data.frame["ExpireDate"]), _NAT)
+        midnight = ~np.isnat(expire) & (expire == expire.astype("datetime64[D]"))
+        expires_at = np.where(midnight, expire + _ONE_DAY, expire)
+        end = np.where(midnight, expires_at, expire + _ONE_TICK)
+        windows = Windows(start, end, expire, midnight, expires_at)
+        self[entity] = windows
+        return windows
+
+
+def _fill(values: np.ndarray) -> object:
+    return False if values.dtype == bool else _NAT
+
+
+class _OccurrenceCache(dict):
+    """Lazily computed value counts per (entity, field); see ``occurrences``."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
+        self._snapshot = snapshot
+
+    def __missing__(self, key: tuple[Entity, str]) -> np.ndarray:
+        entity, name = key
+        data = self._snapshot[entity]
+        counts = np.where(data.valid(name), value_counts_per_row(data.frame[name]), 0)
+        counts = counts.astype(np.int32)  # held for the whole audit: half the memory
+        self[key] = counts
+        return counts
+
+
+def value_counts_per_row(values: pd.Series) -> np.ndarray:
+    """How many times each row's value occurs in ``values`` (0 for null).
+
+    Hashing millions of distinct values is the slow way. Integers (and the
+    64-bit fingerprints of fixed-width strings, such as UUIDs) are sorted
+    instead to find the few suspect rows whose key repeats; only those are
+    counted exactly. Equal values always have equal keys, so every copy of a
+    repeated value is among the suspects and the counts are exact.
+    """
+    array = pa.array(values)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    present = array.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(present)
+    keys = _sort_keys(array, rows)
+    if keys is None:
+        return _exact_counts(array)
+    counts = present.astype(np.int64)
+    suspects = rows[_repeated(keys)]
+    if len(suspects):
+        counts[suspects] = _exact_counts(array.take(pa.array(suspects)))
+    return counts
+
+
+def _sort_keys(array: pa.Array, rows: np.ndarray) -> np.ndarray | None:
+    """Keys that are equal wherever values are: the values of an integer column, the
+    fingerprints of a fixed-width string column; None for any other column."""
+    if pa.types.is_integer(array.type):
+        present = array if array.null_count == 0 else array.take(pa.array(rows))
+        return present.to_numpy(zero_copy_only=False)
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        lengths = pc.binary_length(array).to_numpy(zero_copy_only=False)[rows]
+        if len(lengths) and (lengths == lengths[0]).all():
+            return fingerprints(fixed_width_bytes(array, rows, int(lengths[0])))
+    return None
+
+
+def _repeated(keys: np.ndarray) -> np.ndarray:
+    """Mask of the keys whose value occurs more than once."""
+    if len(keys) < 2 or (keys[1:] > keys[:-1]).all():
+        return np.zeros(len(keys), dtype=bool)  # strictly increasing: the API's Id order
+    ordered = np.sort(keys)
+    repeats = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    return pc.is_in(pa.array(keys), value_set=pa.array(repeats)).to_numpy(zero_copy_only=False)
+
+
+def _exact_counts(array: pa.Array) -> np.ndarray:
+    """Counts by Arrow's hash-based dictionary encoding (0 for null)."""
+    if len(array) == 0:
+        return np.zeros(0, dtype=np.int64)
+    encoded = pc.dictionary_encode(array)
+    present = encoded.indices.is_valid().to_numpy(zero_copy_only=False)
+    codes = np.where(present, encoded.indices.to_numpy(zero_copy_only=False), 0).astype(np.int64)
+    counts = np.bincount(codes[present], minlength=max(len(encoded.dictionary), 1))
+    return np.where(present, counts[codes], 0)
+
+
+def take(values: np.ndarray, rows: np.ndarray, fill: object) -> np.ndarray:
+    """``values`` at ``rows``, and ``fill`` where a row is ``NO_ROW``."""
+    return np.append(values, np.asarray([fill], dtype=values.dtype))[rows]
+
+
+def int_ids(values: pd.Series) -> np.ndarray:
+    """int64 of an Id column, with 0 (the API's 'none') for null: callers mask nulls themselves."""
+    return values.to_numpy(dtype=np.int64, na_value=0)
+
+
+def positive_ids(values: pd.Series) -> np.ndarray:
+    """Mask of Ids that point at something: present and above 0 (0 is the API's 'none')."""
+    return int_ids(values) > 0
+
+
+def timestamps(values: pd.Series) -> np.ndarray:
+    """datetime64[us] of an Arrow timestamp column, NaT for null."""
+    return values.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT"))
+
+
+def present(values: pd.Series) -> np.ndarray:
+    """Mask of values that are set: not null, and for text not blank."""
+    if not pd.api.types.is_string_dtype(values.dtype):
+        return values.notna().to_numpy()
+    blank = pc.equal(pc.utf8_trim_whitespace(pa.array(values)), "")
+    return pc.invert(pc.fill_null(blank, True)).to_numpy(zero_copy_only=False)

@@ -1,0 +1,159 @@
+"""The one context every report format renders from, built from an audit result.
+
+Templates are fed plain data (lists and dicts), never frames. What only one
+format needs is computed only when that format is asked for: a million credits
+reconciled cost seconds. Where each finding is (its credit or allowance row, the
+location and currency) comes from the audit's own parent rows
+(``Derived.credit_row_of_use``, ``allowance_row_of_use``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .. import findings as findings_module
+from ..derived import NO_ROW, take
+from ..entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE
+from .formats import FORMATS
+
+if TYPE_CHECKING:
+    from ..audit import AuditResult
+
+HTML_ROW_LIMIT = 2_000
+"""Findings listed in report.html; all of them are in findings.json."""
+MARKDOWN_ROW_LIMIT = 50
+"""Findings listed in report.md (a CI step summary has little room)."""
+NO_KEY = np.iinfo(np.int64).min
+"""Stands for a null Id in integer look-ups; no Id equals it."""
+
+
+def build_context(result: AuditResult, formats: Iterable[str] = tuple(FORMATS)) -> dict[str, Any]:
+    """The context of ``result`` for ``formats``."""
+    from ..reconciliation import credit_reconciliation, reconciliation_subtotals
+    from .html import LazyHtmlContext
+
+    formats = tuple(formats)
+    records = findings_records(result.findings)
+    context: dict[str, Any] = {
+        "summary": result.summary,
+        "findings": records,
+        "title": f"recon audit of {result.summary['snapshot']['name']}",
+        "gate": gate(result.summary),
+        "result": result,
+    }
+    if "html" in formats:
+        context["html"] = LazyHtmlContext(result, records, HTML_ROW_LIMIT)
+    if "xlsx" in formats:
+        context["reconciliation"] = credit_reconciliation(result)
+        context["subtotals"] = reconciliation_subtotals(result)
+    return context
+
+
+def gate(summary: dict[str, Any]) -> dict[str, Any]:
+    """The verdict as every report states it: failed, passed, or not gated at all.
+
+    ``--fail-on never`` turns the gate off: the reports then never say PASS, but how many
+    errors and warnings there are and that nothing was gated.
+    """
+    counts = summary["by_severity"]
+    if summary["fail_on"] == "never":
+        state, label = "off", "NOT GATED"
+    elif summary["status"] == "fail":
+        state, label = "fail", "FAIL"
+    else:
+        state, label = "pass", "PASS"
+    return {
+        "state": state,
+        "label": label,
+        "errors": counts["error"],
+        "warnings": counts["warning"],
+        "info": counts["info"],
+        "fail_on": summary["fail_on"],
+        "exit_code": summary["exit_code"],
+    }
+
+
+def findings_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The findings as JSON-ready dicts, in ``findings.COLUMNS`` order."""
+    columns = {
+        name: [findings_module.json_value(value) for value in frame[name].astype(object)]
+        for name in findings_module.COLUMNS
+    }
+    return [
+        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ]
+
+
+def places(result: AuditResult) -> pd.DataFrame:
+    """Where each finding is, aligned with ``result.findings``: the row of its credit and of
+    its allowance (``NO_ROW`` when none), its location (``BusinessId``, ``NO_KEY`` when
+    unknown), its member (the credit's or allowance's ``CoworkerId``) and its currency
+    (None when unknown).
+
+    A credit's are its own; a use's are its credit's, by the rules' own parent rows; an
+    allowance's location is its ``BusinessId`` when the snapshot carries one (allowances
+    count quantities, not money, so they have no currency).
+    """
+    found, snapshot, derived = result.findings, result.snapshot, result.derived
+    entity = found["entity"].to_numpy(dtype=object)
+    position = found["row"].to_numpy(dtype=np.int64) - 1
+    credit_row = np.full(len(found), NO_ROW, dtype=np.int64)
+    allowance_row = np.full(len(found), NO_ROW, dtype=np.int64)
+    for parent, child, rows in (
+        (CREDIT, CREDIT_USE, credit_row),
+        (ALLOWANCE, ALLOWANCE_USE, allowance_row),
+    ):
+        if parent in snapshot:
+            mine = entity == parent.name
+            rows[mine] = position[mine]
+            if child in snapshot:
+                mine = entity == child.name
+                rows[mine] = derived.parent_rows(child)[position[mine]]
+
+    business = np.full(len(found), NO_KEY, dtype=np.int64)
+    member = np.full(len(found), NO_KEY, dtype=np.int64)
+    currency = np.full(len(found), None, dtype=object)
+    if CREDIT in snapshot:
+        credits = snapshot.frame(CREDIT)
+        business = take(ids_or_none(credits["BusinessId"]), credit_row, NO_KEY)
+        member = take(ids_or_none(credits["CoworkerId"]), credit_row, NO_KEY)
+        currency = take(column_at(credits, "BusinessCurrencyCode"), credit_row, None)
+    if ALLOWANCE in snapshot and "BusinessId" in snapshot.frame(ALLOWANCE):
+        allowance_business = take(
+            ids_or_none(snapshot.frame(ALLOWANCE)["BusinessId"]), allowance_row, NO_KEY
+        )
+        business = np.where(allowance_row != NO_ROW, allowance_business, business)
+    if ALLOWANCE in snapshot and "CoworkerId" in snapshot.frame(ALLOWANCE):
+        allowance_member = take(
+            ids_or_none(snapshot.frame(ALLOWANCE)["CoworkerId"]), allowance_row, NO_KEY
+        )
+        member = np.where(allowance_row != NO_ROW, allowance_member, member)
+    return pd.DataFrame(
+        {
+            "business": business,
+            "member": member,
+            "currency": currency,
+            "credit_row": credit_row,
+            "allowance_row": allowance_row,
+            "severity": found["severity"].to_numpy(dtype=object),
+        }
+    )
+
+
+def ids_or_none(values: pd.Series) -> np.ndarray:
+    """int64 of an Id column, ``NO_KEY`` for null or for what is not an integer."""
+    if not pd.api.types.is_integer_dtype(values.dtype):
+        values = pd.to_numeric(values, errors="coerce")
+        values = values.where(values == values.round()).astype("Int64")
+    return values.to_numpy(dtype=np.int64, na_value=NO_KEY)
+
+
+def column_at(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A free text column as an object array (None where absent or null)."""
+    if name not in frame:
+        return np.full(len(frame), None, dtype=object)
+    return frame[name].astype(object).to_numpy(dtype=object, na_value=None)
