@@ -68,8 +68,13 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'recon' has no attribute '{name}'")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    imported = importlib.import_module(f".{module}", __name__)
+    value = getattr(imported, name)
     globals()[name] = value  # later look-ups skip this function
+    if module in _EXPORTS:
+        # Importing recon.audit binds the module to recon.audit; the public name is the
+        # function audit, whichever name was asked for first.
+        globals()[module] = getattr(imported, module)
     return value
 
 

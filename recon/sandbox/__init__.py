@@ -35,9 +35,28 @@ Modules: ``config`` (the settings), ``store`` (loading, tables in memory),
 
 from __future__ import annotations
 
-from .app import MutationEvent, Stats
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .config import ALL_ROLES, Faults, Limits, Mutations, SandboxConfig
-from .server import Sandbox, serve
+
+# The server and its tables load pyarrow: imported on first use, so that registering
+# `recon sandbox` with the command line (cli.add_parser) costs nothing.
+_LAZY = {"MutationEvent": "app", "Stats": "app", "Sandbox": "server", "serve": "server"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'recon.sandbox' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from .app import MutationEvent, Stats
+    from .server import Sandbox, serve
 
 __all__ = [
     "ALL_ROLES",

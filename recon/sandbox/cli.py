@@ -14,12 +14,14 @@ import errno
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ReconError
 from ..exitcodes import ExitCode
 from .config import ALL_ROLES, Faults, SandboxConfig
-from .server import Sandbox, serve
+
+if TYPE_CHECKING:
+    from .server import Sandbox
 
 DEFAULT_PORT = 8642
 DEFAULT_HOST = "127.0.0.1"
@@ -134,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
     )
+    from .server import serve  # the server loads pyarrow: only when it runs
+
     try:
         serve(config, ready=lambda sandbox: _announce(sandbox, snapshot))
     except KeyboardInterrupt:
