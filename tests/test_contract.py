@@ -58,3 +58,13 @@ def test_public_names_are_the_functions_whichever_is_asked_first():
         "assert callable(recon.audit) and recon.audit.__name__ == 'audit', recon.audit\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True)
+
+
+def test_docs_contract_is_a_faithful_copy_of_the_shared_one():
+    shared = CONTRACT.parent.parent.parent / "shared" / "CONTRACT.md"
+    if not shared.exists():
+        import pytest
+
+        pytest.skip("no ../shared/CONTRACT.md beside this checkout")
+    ours = CONTRACT.read_text(encoding="utf-8").split("\n", 2)[2]  # less the header comment
+    assert ours == shared.read_text(encoding="utf-8")
