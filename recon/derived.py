@@ -131,7 +131,8 @@ class Ledger:
     """A child ledger summed per parent row (rows repeating a parent's Id share its sums)."""
 
     units: np.ndarray
-    """int64 sum of the counted amounts, in ``money`` units."""
+    """Exact sum of the counted amounts, in units of ``Derived.scale`` (int64, or Python
+    integers when the amounts are too large for int64 sums)."""
     counted: np.ndarray
     """How many uses went into the sum (amount valid and present, each use Id once)."""
     linked: np.ndarray
@@ -195,8 +196,28 @@ class Derived:
         return self.snapshot[entity]
 
     @cached_property
+    def scale(self) -> money.Scale:
+        """The unit of this audit's arithmetic: fine enough for every amount of the
+        snapshot (as sent) and for the tolerance, so no amount is rounded."""
+        columns = []
+        for entity in (CREDIT, CREDIT_USE, ALLOWANCE, ALLOWANCE_USE):
+            if entity not in self.snapshot:
+                continue
+            data = self[entity]
+            names = [entity.amount] if entity.parent else []
+            names += [entity.balance.total, entity.balance.remaining] if entity.balance else []
+            for name in names:
+                values = data.frame[name].to_numpy(dtype="float64", na_value=np.nan)
+                columns.append(np.where(data.valid(name), values, np.nan))
+        return money.Scale.of(columns, self.ruleset.tolerance)
+
+    def units(self, values: pd.Series) -> np.ndarray:
+        """Exact units of an amount column at this audit's scale."""
+        return money.to_units(values, self.scale)
+
+    @cached_property
     def tolerance_units(self) -> int:
-        return money.tolerance_units(self.ruleset.tolerance)
+        return money.tolerance_units(self.ruleset.tolerance, self.scale)
 
     # --- parents ------------------------------------------------------------------------
 
@@ -221,6 +242,18 @@ class Derived:
     @cached_property
     def _first_rows(self) -> _FirstRowCache:
         return _FirstRowCache(self)
+
+    @cached_property
+    def credit_currency(self) -> np.ndarray:
+        """Each credit's currency code (``BusinessCurrencyCode``), None when it has none."""
+        credits = self[CREDIT]
+        codes = credits.frame["BusinessCurrencyCode"].to_numpy(dtype=object, na_value=None)
+        return np.where(credits.valid("BusinessCurrencyCode"), codes, None)
+
+    @cached_property
+    def use_currency(self) -> np.ndarray:
+        """Each booking-credit use's currency: its credit's (None when it has no credit)."""
+        return take(self.credit_currency, self.credit_row_of_use, None)
 
     @cached_property
     def credit_ids_of_uses(self) -> pd.Series:
@@ -330,8 +363,8 @@ class Derived:
     def _balances(self, parent: Entity, ledger: Ledger, *, needs_uses: bool) -> Balances:
         assert parent.balance is not None
         frame = self[parent].frame
-        total = money.to_units(frame[parent.balance.total])
-        remaining = money.to_units(frame[parent.balance.remaining])
+        total = self.units(frame[parent.balance.total])
+        remaining = self.units(frame[parent.balance.remaining])
         consumed = total - remaining
         difference = consumed - ledger.units
         total_known = self.known(parent, "Id", parent.balance.total)
@@ -351,9 +384,9 @@ class Derived:
             total_known=total_known,
             remaining_known=remaining_known,
             judged=judged,
-            mismatch=judged & (np.abs(difference) > tolerance),
-            negative=remaining_known & (remaining < -tolerance) & is_money,
-            overspent=total_known & (ledger.units - total > tolerance) & is_money,
+            mismatch=judged & money.exceeds(money.absolute(difference), tolerance),
+            negative=remaining_known & money.below(remaining, -tolerance) & is_money,
+            overspent=total_known & money.exceeds(ledger.units - total, tolerance) & is_money,
             ledger=ledger,
         )
 
@@ -374,8 +407,10 @@ class Derived:
             counted[keyed[repeats]] = False
         size = len(parents.frame)
         amount_valid = valid & amounts.notna().to_numpy()
-        use_units = np.where(amount_valid, money.to_units(amounts), 0)
-        units = np.zeros(size, dtype=np.int64)
+        use_units = np.where(amount_valid, self.units(amounts), 0)
+        units = np.zeros(size, dtype=use_units.dtype)
+        if use_units.dtype == object:
+            units[:] = 0  # Python integers: sums of any size stay exact
         np.add.at(units, parent_rows[counted], use_units[counted])
         first = self.first_rows(child.parent.entity)
 

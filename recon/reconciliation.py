@@ -80,7 +80,7 @@ def credit_reconciliation(result: AuditResult) -> pd.DataFrame:
     findings_per_credit, rules_per_credit = _findings_of_credits(result, frame["Id"])
 
     def amount(units: np.ndarray, known: np.ndarray) -> pd.Series:
-        return pd.Series(money.to_float(units), dtype="float64").where(known)
+        return pd.Series(money.to_float(units, derived.scale), dtype="float64").where(known)
 
     def field(name: str) -> pd.Series:
         if name not in frame:
@@ -172,7 +172,7 @@ def reconciliation_subtotals(result: AuditResult) -> pd.DataFrame:
     totals.insert(0, "business_id", "total")
     table = pd.concat([by_location, totals], ignore_index=True)
     for name in ("total_credit", "remaining_credit", "uses_sum", "difference"):
-        table[name] = money.to_float(table[name].to_numpy(dtype=np.int64))
+        table[name] = money.to_float(table[name].to_numpy(), derived.scale)
     return table[list(SUBTOTAL_COLUMNS)]
 
 

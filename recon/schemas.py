@@ -25,7 +25,7 @@ import pandas as pd
 import pandera.pandas as pandera
 import pyarrow as pa
 
-from . import datetimes, money
+from . import datetimes
 from .entities import Entity
 from .fields import ALIASES, FIELDS, Field, Kind
 from .readers import Column, RawTable
@@ -165,7 +165,8 @@ def schema_for(entity: Entity) -> pandera.DataFrameSchema:
 
 def _is_finite_amount(values: pd.Series) -> pd.Series:
     floats = values.to_numpy(dtype="float64", na_value=0.0)
-    return pd.Series(np.isfinite(floats) & (np.abs(floats) <= money.MAX_ABS), index=values.index)
+    # Any finite amount is judged, however large: recon's arithmetic is exact at any size.
+    return pd.Series(np.isfinite(floats), index=values.index)
 
 
 # Pandera names a failure by the error text when one is given, so none is: the name is the key.

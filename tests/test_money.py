@@ -1,32 +1,61 @@
-"""Exact arithmetic on float amounts."""
+"""Exact arithmetic on amounts: at a scale as fine as the data needs, never rounded."""
+
+from decimal import Decimal
 
 import numpy as np
+from builders import audit_records, credit, finding, found, rules_file, use
 
 from recon import money
 
 
-def test_units_make_float_sums_exact():
-    assert money.to_units(np.array([0.1, 0.2])).sum() == money.to_units(np.array([0.3]))[0]
-    assert money.to_units(np.array([0.1] * 10)).sum() == money.to_units(np.array([1.0]))[0]
+def _units(values, decimals):
+    return money.to_units(np.array(values, dtype=float), money.Scale(decimals))
 
 
-def test_units_are_the_nearest_ten_thousandth():
-    amounts = np.array([0.00004, 0.00006, 59.997, -12.5, 19.99 * 3])
-    assert money.to_units(amounts).tolist() == [0, 1, 599970, -125000, 599700]
+def test_decimals_are_those_of_the_amount_as_sent():
+    values = np.array([1.0, 0.1, 59.997, 1.66666667, 0.00004, -0.00001, 1e-30, np.nan, 12.5])
+    assert money.decimals_of(values).tolist() == [0, 1, 3, 8, 5, 5, 30, 0, 1]
+
+
+def test_scale_covers_every_amount_and_the_tolerance():
+    assert money.Scale.of([np.array([1.5, 2.25])], 0.005).decimals == 3
+    assert money.Scale.of([np.array([1.66666667])], 0.005).decimals == 8
+    assert money.Scale.of([np.array([], dtype=float)], 0).decimals == 2  # cents at least
+
+
+def test_units_make_float_sums_exact_and_order_free():
+    assert _units([0.1, 0.2], 2).sum() == _units([0.3], 2)[0]
+    assert _units([0.1] * 10, 2).sum() == _units([1.0], 2)[0]
+    assert _units([1.66666667] * 200, 8).sum() == 33_333_333_400  # 333.333334 exactly
+    assert _units([0.00004] * 1_000, 5).sum() == 4_000  # 0.04, not "0.00"
 
 
 def test_missing_and_non_finite_are_zero_units():
-    assert money.to_units(np.array([np.nan, np.inf])).tolist() == [0, 0]
+    assert _units([np.nan, np.inf], 2).tolist() == [0, 0]
 
 
-def test_tolerance_units():
-    assert money.tolerance_units(0.005) == 50
-    assert money.tolerance_units(0) == 0
+def test_amounts_beyond_int64_sums_are_python_integers_and_exact():
+    big = _units([9.0e17, 9.0e17, -1.0], 2)
+    assert big.dtype == object
+    assert sum(big) == 2 * 9 * 10**19 - 100
+    tiny = _units([1e-30, 2e-30], 30)
+    assert tiny.tolist() == [1, 2]
 
 
-def test_format_units():
+def test_tolerance_units_and_comparisons_are_exact():
+    scale = money.Scale(5)
+    assert money.tolerance_units(0.005, scale) == 500
+    assert money.exceeds(np.array([505, 500]), 500).tolist() == [True, False]
+    huge = money.tolerance_units(1e308, money.Scale(2))
+    assert huge == int(Decimal("1e308")) * 100
+    assert money.exceeds(np.array([10**18]), huge).tolist() == [False]
+    assert money.below(np.array([-(10**18)]), -huge).tolist() == [False]
+
+
+def test_format_units_shows_the_exact_decimal():
+    scale = money.Scale(4)
     units = np.array([400000, 30, -125000, 0, 599970, 5, 1_000_000_000_000])
-    assert money.format_units(units).tolist() == [
+    assert money.format_units(units, scale).tolist() == [
         "40.00",
         "0.003",
         "-12.50",
@@ -35,8 +64,63 @@ def test_format_units():
         "0.0005",
         "100000000.00",
     ]
-    assert money.format_units(np.array([6_000_000, 15_000]), min_decimals=0).tolist() == [
+    assert money.format_units(np.array([6_000_000, 15_000]), scale, min_decimals=0).tolist() == [
         "600",
         "1.5",
     ]
-    assert money.format_units(np.array([], dtype=np.int64)).tolist() == []
+    assert money.format_units(np.array([], dtype=np.int64), scale).tolist() == []
+    assert money.format_units(np.array([-1], dtype=object), money.Scale(30)).tolist() == [
+        "-0.000000000000000000000000000001"
+    ]
+
+
+# --- the balance rules, on amounts the old four-decimal units got wrong ---------------------
+
+
+def test_balance_mismatch__many_long_decimals_that_balance_exactly(tmp_path):
+    uses = [use(100 + i, 1, CreditUsed=1.66666667) for i in range(200)]
+    result = audit_records(
+        tmp_path, credits=[credit(1, TotalCredit=333.333334, RemainingCredit=0.0)], uses=uses
+    )
+    assert found(result, "balance_mismatch") == []
+    assert found(result, "overdrawn_credit") == []
+
+
+def test_balance_mismatch__tiny_uses_are_not_lost(tmp_path):
+    uses = [use(100 + i, 1, CreditUsed=0.00004) for i in range(1_000)]
+    result = audit_records(
+        tmp_path, credits=[credit(1, TotalCredit=1.0, RemainingCredit=1.0)], uses=uses
+    )
+    # 1,000 x 0.00004 is 0.04 spent while the balance says 0: beyond 0.005.
+    hit = finding(result, "balance_mismatch")
+    assert "uses sum to 0.04 GBP" in hit["message"] and "(difference -0.04 GBP" in hit["message"]
+
+
+def test_balance_mismatch__a_difference_of_half_a_cent_and_a_bit_is_found(tmp_path):
+    rules = rules_file(tmp_path, "[amounts]\ntolerance = 0.005\n")
+    snapshot_records = {
+        "credits": [credit(1, TotalCredit=10.0, RemainingCredit=4.99495)],
+        "uses": [use(10, 1, CreditUsed=5.0)],
+    }
+    from builders import audit, write_snapshot
+
+    result = audit(write_snapshot(tmp_path / "s", **snapshot_records), rules=rules)
+    hit = finding(result, "balance_mismatch")
+    assert "(difference 0.00505 GBP, tolerance 0.005)" in hit["message"]
+
+
+def test_amounts_of_any_finite_size_are_judged(tmp_path):
+    result = audit_records(
+        tmp_path,
+        credits=[credit(1, TotalCredit=5e15, RemainingCredit=4e15)],
+        uses=[use(10, 1, CreditUsed=1e15)],
+    )
+    assert found(result, "schema_violation") == []
+    assert found(result, "balance_mismatch") == []
+    result = audit_records(
+        tmp_path / "b",
+        credits=[credit(1, TotalCredit=1e300, RemainingCredit=0.0)],
+        uses=[use(10, 1, CreditUsed=1e300)],
+    )
+    assert found(result, "schema_violation") == []
+    assert found(result, "balance_mismatch") == []

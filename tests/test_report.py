@@ -61,8 +61,8 @@ def test_findings_json_values(tmp_path):
         "credit_id": 1,
         "field": None,
         "row": 1,
-        "message": "TotalCredit - RemainingCredit = 100.00 - 60.00 = 40.00 but its 1 use sums "
-        "to 35.00 (difference 5.00, tolerance 0.005)",
+        "message": "TotalCredit - RemainingCredit = 100.00 GBP - 60.00 GBP = 40.00 GBP but its "
+        "1 use sums to 35.00 GBP (difference 5.00 GBP, tolerance 0.005)",
         "expected": 40.0,
         "actual": 35.0,
     }

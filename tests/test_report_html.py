@@ -45,11 +45,11 @@ def test_balance_mismatch__evidence_is_the_ledger_and_the_arithmetic(tmp_path):
     assert evidence["kind"] == "ledger"
     assert _fields(evidence)["TotalCredit"]["value"] == "100.00"
     assert [(line["label"], line["value"]) for line in evidence["arithmetic"]] == [
-        ("TotalCredit", "100.00"),
-        ("minus RemainingCredit", "60.00"),
-        ("= consumed, by the balance", "40.00"),
-        ("sum of CreditUsed over its 2 counted uses", "35.00"),
-        ("difference", "5.00"),
+        ("TotalCredit", "100.00 GBP"),
+        ("minus RemainingCredit", "60.00 GBP"),
+        ("= consumed, by the balance", "40.00 GBP"),
+        ("sum of CreditUsed over its 2 counted uses", "35.00 GBP"),
+        ("difference", "5.00 GBP"),
         ("uses left out of the sum", "1"),
     ]
     assert "a mismatch" in evidence["arithmetic"][-2]["note"]
@@ -83,8 +83,8 @@ def test_balance_mismatch__sums_are_exact_and_a_repeated_use_counts_once(tmp_pat
     )
     evidence = _row(_context(result), "balance_mismatch")["evidence"]
     values = {line["label"]: line["value"] for line in evidence["arithmetic"]}
-    assert values["sum of CreditUsed over its 3 counted uses"] == "0.40"
-    assert values["difference"] == "-0.10"
+    assert values["sum of CreditUsed over its 3 counted uses"] == "0.40 GBP"
+    assert values["difference"] == "-0.10 GBP"
     running = [row["cells"][4] for row in evidence["table"]["rows"]]
     assert running == ["0.10", "0.30", "not counted: a repeated use Id", "0.40"]
 
@@ -234,3 +234,17 @@ def test_a_run_that_writes_no_html_does_not_build_its_context(tmp_path, monkeypa
     result = audit_records(tmp_path, credits=[credit(1, RemainingCredit=1.0)], uses=[])
     recon.write_reports(result, tmp_path / "out", ["json", "md"])
     assert (tmp_path / "out" / "findings.json").exists()
+
+
+def test_amounts_on_the_page_have_thousands_separators_and_their_currency(tmp_path):
+    result = audit_records(
+        tmp_path,
+        credits=[credit(1, TotalCredit=1234567.5, RemainingCredit=1000000.0)],
+        uses=[use(10, 1, CreditUsed=1234.5)],
+    )
+    evidence = _row(_context(result), "balance_mismatch")["evidence"]
+    lines = {line["label"]: line["value"] for line in evidence["arithmetic"]}
+    assert lines["TotalCredit"] == "1,234,567.50 GBP"
+    assert lines["= consumed, by the balance"] == "234,567.50 GBP"
+    assert _fields(evidence)["TotalCredit"]["value"] == "1,234,567.50"
+    assert evidence["table"]["rows"][0]["cells"][3] == "1,234.50"

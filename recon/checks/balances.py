@@ -19,21 +19,22 @@ def balance_mismatch(derived: Derived) -> Evaluation:
     frame = derived[CREDIT].frame
     balances = derived.credit_balances
     rows = np.flatnonzero(balances.mismatch)
+    currency = derived.credit_currency[rows]
     counted = balances.ledger.counted[rows]
     message = text.concat(
         "TotalCredit - RemainingCredit = ",
-        text.amounts(balances.total[rows]),
+        text.money_of(balances.total[rows], derived.scale, currency),
         " - ",
-        text.amounts(balances.remaining[rows]),
+        text.money_of(balances.remaining[rows], derived.scale, currency),
         " = ",
-        text.amounts(balances.consumed[rows]),
+        text.money_of(balances.consumed[rows], derived.scale, currency),
         " but its ",
         text.ids(counted),
         np.where(counted == 1, " use sums", " uses sum"),
         " to ",
-        text.amounts(balances.spent[rows]),
+        text.money_of(balances.spent[rows], derived.scale, currency),
         " (difference ",
-        text.amounts(balances.difference[rows]),
+        text.money_of(balances.difference[rows], derived.scale, currency),
         ", tolerance ",
         f"{derived.ruleset.tolerance:g}",
         ")",
@@ -43,8 +44,8 @@ def balance_mismatch(derived: Derived) -> Evaluation:
         frame,
         rows,
         message=message,
-        expected=money.to_float(balances.consumed[rows]),
-        actual=money.to_float(balances.spent[rows]),
+        expected=money.to_float(balances.consumed[rows], derived.scale),
+        actual=money.to_float(balances.spent[rows], derived.scale),
         credit_id=frame["Id"].iloc[rows],
     )
     return Evaluation(found, int(balances.judged.sum()))
@@ -55,6 +56,7 @@ def overdrawn_credit(derived: Derived) -> Evaluation:
     frame = derived[CREDIT].frame
     balances = derived.credit_balances
     rows = np.flatnonzero(balances.overdrawn)
+    currency = derived.credit_currency[rows]
     negative, overspent = balances.negative[rows], balances.overspent[rows]
     total, remaining, spent = (
         balances.total[rows],
@@ -65,22 +67,28 @@ def overdrawn_credit(derived: Derived) -> Evaluation:
         [
             text.where(
                 negative,
-                text.concat("RemainingCredit is ", text.amounts(remaining), ", below zero"),
+                text.concat(
+                    "RemainingCredit is ",
+                    text.money_of(remaining, derived.scale, currency),
+                    ", below zero",
+                ),
             ),
             text.where(
                 overspent,
                 text.concat(
                     "uses sum to ",
-                    text.amounts(spent),
+                    text.money_of(spent, derived.scale, currency),
                     ", more than TotalCredit ",
-                    text.amounts(total),
+                    text.money_of(total, derived.scale, currency),
                 ),
             ),
         ]
     )
     # The ledger condition is the stronger evidence; show it when both hold.
-    expected = np.where(overspent, money.to_float(total), 0.0)
-    actual = np.where(overspent, money.to_float(spent), money.to_float(remaining))
+    expected = np.where(overspent, money.to_float(total, derived.scale), 0.0)
+    actual = np.where(
+        overspent, money.to_float(spent, derived.scale), money.to_float(remaining, derived.scale)
+    )
     found = findings.make(
         CREDIT,
         frame,

@@ -56,18 +56,18 @@ def extra_service_balance_mismatch(derived: Derived) -> Evaluation:
     counted = balances.ledger.counted[rows]
     message = text.concat(
         "TotalUses - RemainingUses = ",
-        text.quantities(balances.total[rows]),
+        text.quantities(balances.total[rows], derived.scale),
         " - ",
-        text.quantities(balances.remaining[rows]),
+        text.quantities(balances.remaining[rows], derived.scale),
         " = ",
-        text.quantities(balances.consumed[rows]),
+        text.quantities(balances.consumed[rows], derived.scale),
         " but its ",
         text.ids(counted),
         np.where(counted == 1, " use sums", " uses sum"),
         " to ",
-        text.quantities(balances.spent[rows]),
+        text.quantities(balances.spent[rows], derived.scale),
         " (difference ",
-        text.quantities(balances.difference[rows]),
+        text.quantities(balances.difference[rows], derived.scale),
         f", tolerance {derived.ruleset.tolerance:g})",
     )
     found = findings.make(
@@ -75,8 +75,8 @@ def extra_service_balance_mismatch(derived: Derived) -> Evaluation:
         frame,
         rows,
         message=message,
-        expected=money.to_float(balances.consumed[rows]),
-        actual=money.to_float(balances.spent[rows]),
+        expected=money.to_float(balances.consumed[rows], derived.scale),
+        actual=money.to_float(balances.spent[rows], derived.scale),
     )
     return Evaluation(found, int(balances.judged.sum()))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import findings, money
+from .. import findings
 from ..derived import NO_ROW, Derived, Evaluation, positive_ids, present, take, timestamps
 from ..entities import CREDIT, CREDIT_USE
 from ..fields import BOOKING_LINKS
@@ -249,5 +249,9 @@ def _amounts(derived: Derived, rows: np.ndarray) -> np.ndarray:
     """CreditUsed of the uses at ``rows`` as money text ('?' where it failed its schema)."""
     uses = derived[CREDIT_USE]
     valid = uses.valid("CreditUsed")[rows]
-    shown = text.amounts(money.to_units(uses.frame["CreditUsed"].iloc[rows]))
+    shown = text.money_of(
+        derived.units(uses.frame["CreditUsed"].iloc[rows]),
+        derived.scale,
+        derived.use_currency[rows],
+    )
     return np.where(valid & uses.frame["CreditUsed"].iloc[rows].notna().to_numpy(), shown, "?")

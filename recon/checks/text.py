@@ -37,12 +37,21 @@ def where(mask: np.ndarray, text: np.ndarray | str) -> np.ndarray:
     return np.where(mask, np.asarray(text, dtype=_STR), np.asarray("", dtype=_STR))
 
 
-def amounts(units: np.ndarray) -> np.ndarray:
-    return money.format_units(units).astype(_STR)
+def amounts(units: np.ndarray, scale: money.Scale) -> np.ndarray:
+    return money.format_units(units, scale).astype(_STR)
 
 
-def quantities(units: np.ndarray) -> np.ndarray:
-    return money.format_units(units, min_decimals=0).astype(_STR)
+def money_of(units: np.ndarray, scale: money.Scale, currencies: np.ndarray) -> np.ndarray:
+    """Amounts with their currency: ``40.00 GBP`` (``40.00 (no currency)`` when the credit
+    names none), so no money figure stands without its currency."""
+    codes = np.where(
+        pd.isna(currencies), "(no currency)", np.asarray(currencies, dtype=object)
+    ).astype(_STR)
+    return concat(amounts(units, scale), " ", codes)
+
+
+def quantities(units: np.ndarray, scale: money.Scale) -> np.ndarray:
+    return money.format_units(units, scale, min_decimals=0).astype(_STR)
 
 
 def times(values: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import pandas as pd
 from .. import money
 from ..derived import NO_ROW, take, timestamps
 from ..entities import CREDIT, CREDIT_USE
-from .evidence import amount_text
+from .evidence import amount_text, grouped
 
 if TYPE_CHECKING:
     from ..audit import AuditResult
@@ -50,16 +50,17 @@ def monthly(result: AuditResult) -> dict[str, Series]:
     used_at = derived.credit_usage_times.time
     mine = ledger.use_counted & (parent != NO_ROW) & ~np.isnat(used_at)
     consumed = _sum_by_month(take(codes, parent, len(names)), used_at, ledger.use_units, mine)
-    # Nullable integers: the outer join's gaps must not turn exact unit sums into floats.
+    # As objects: the outer join's gaps must not turn exact unit sums into floats.
     sums = pd.concat(
-        [issued.astype("Int64").rename("issued"), consumed.astype("Int64").rename("consumed")],
+        [issued.astype(object).rename("issued"), consumed.astype(object).rename("consumed")],
         axis=1,
     ).fillna(0)
+    exact = object if object in (issued.dtype, consumed.dtype) else np.int64
     series = {}
     for code, group in sums.groupby(level=0, sort=False):
         months = group.index.get_level_values(1).to_numpy(dtype=np.int64).astype("datetime64[M]")
-        issued_units = group["issued"].to_numpy(dtype=np.int64)
-        consumed_units = group["consumed"].to_numpy(dtype=np.int64)
+        issued_units = group["issued"].to_numpy(dtype=exact)
+        consumed_units = group["consumed"].to_numpy(dtype=exact)
         order = np.argsort(months)
         months, issued_units, consumed_units = (
             months[order],
@@ -76,7 +77,7 @@ def monthly(result: AuditResult) -> dict[str, Series]:
             )
             months, gaps = span, False
         series[labels[code]] = Series(
-            [str(month) for month in months], issued_units, consumed_units, gaps
+            [str(month) for month in months], issued_units, consumed_units, gaps, derived.scale
         )
     return dict(sorted(series.items()))
 
@@ -100,17 +101,21 @@ def _sum_by_month(
     groups = int(keys.max()) + 1
     counts = np.bincount(keys, minlength=groups)
     present = np.flatnonzero(counts)
-    if groups <= 10_000_000 and np.bincount(keys, np.abs(units), groups).max() < 2.0**53:
+    if (
+        units.dtype != object
+        and groups <= 10_000_000
+        and np.bincount(keys, np.abs(units), groups).max() < 2.0**53
+    ):
         sums = np.bincount(keys, units, groups)[present].astype(np.int64)
-    else:
-        sums = pd.Series(units).groupby(keys).sum().to_numpy(dtype=np.int64)
+    else:  # exact integer sums, of Python integers when the units are
+        sums = pd.Series(units).groupby(keys).sum().to_numpy(dtype=units.dtype)
     index = pd.MultiIndex.from_arrays([present // width, present % width + first])
     return pd.Series(sums, index=index)
 
 
 def _spread(values: np.ndarray, at: np.ndarray, span: np.ndarray) -> np.ndarray:
     """``values`` placed at positions ``at`` of a zero array as long as ``span``."""
-    spread = np.zeros(len(span), dtype=np.int64)
+    spread = np.zeros(len(span), dtype=values.dtype)
     spread[at] = values
     return spread
 
@@ -123,6 +128,8 @@ class Series:
     issued: np.ndarray
     consumed: np.ndarray
     gaps: bool
+    scale: money.Scale
+    """The unit of ``issued`` and ``consumed`` (the audit's)."""
 
 
 # --- chart geometry ---------------------------------------------------------------------
@@ -172,7 +179,8 @@ def month_chart(currency: str, series: Series) -> dict[str, Any]:
     plot_height = g["height"] - g["top"] - g["bottom"]
     count = len(series.months)
     largest = max(int(series.issued.max()), int(series.consumed.max()), 0)
-    top, step = _nice_axis(largest / money.SCALE)
+    factor = series.scale.factor
+    top, step = _nice_axis(largest / factor)
     group = plot_width / max(count, 1)
     bar = min(group * 0.4, 26.0)
     label_every = max(1, math.ceil(count / 12))
@@ -180,7 +188,7 @@ def month_chart(currency: str, series: Series) -> dict[str, Any]:
 
     def bar_of(kind: str, units: int, text: str, x: float, month: str) -> dict[str, Any]:
         # Net consumption can be negative (credit given back): drawn as nothing, told in the title.
-        height = round(plot_height * max(units, 0) / money.SCALE / top, 1)
+        height = round(plot_height * max(units, 0) / factor / top, 1)
         return {
             "kind": kind,
             "x": round(x, 1),
@@ -189,8 +197,8 @@ def month_chart(currency: str, series: Series) -> dict[str, Any]:
             "title": f"{month}: {kind} {code} {text}",
         }
 
-    issued_text = money.format_units(series.issued)
-    consumed_text = money.format_units(series.consumed)
+    issued_text = grouped(money.format_units(series.issued, series.scale))
+    consumed_text = grouped(money.format_units(series.consumed, series.scale))
     months = []
     for index, month in enumerate(series.months):
         middle = g["left"] + group * (index + 0.5)
@@ -221,8 +229,8 @@ def month_chart(currency: str, series: Series) -> dict[str, Any]:
         "label_y": g["top"] + plot_height + 16,
         "months": months,
         "ticks": ticks,
-        "issued": amount_text(series.issued.sum()),
-        "consumed": amount_text(series.consumed.sum()),
+        "issued": amount_text(series.issued.sum(), series.scale),
+        "consumed": amount_text(series.consumed.sum(), series.scale),
         "first": series.months[0],
         "last": series.months[-1],
         "gaps": series.gaps,

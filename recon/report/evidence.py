@@ -130,7 +130,18 @@ class FindingEvidence:
         assert parent.balance is not None
         balances = self.derived.balances(parent)
         total_name, remaining_name = parent.balance.total, parent.balance.remaining
-        fmt = amount_text if parent.balance.unit is Unit.MONEY else quantity_text
+        scale = self.derived.scale
+        if parent.balance.unit is Unit.MONEY:
+            currency = self.derived.credit_currency[row] or "(no currency)"
+
+            def fmt(units: Any) -> str:
+                return f"{amount_text(units, scale)} {currency}"
+
+        else:
+
+            def fmt(units: Any) -> str:
+                return quantity_text(units, scale)
+
         ledger = self.ledger_tables[parent].get(row)
         counted = int(balances.ledger.counted[row])
         tolerance = f"{self.tolerance:g}"
@@ -435,7 +446,11 @@ def ledger_tables(derived: Derived, parent: Entity, rows: list[int]) -> dict[int
     running = np.cumsum(summed) - np.repeat(before[starts], sizes)
     rank = np.arange(len(group)) - np.repeat(starts, sizes)
     listed = rank < LEDGER_ROW_LIMIT
-    formatter = money.format_units if parent.unit is Unit.MONEY else _format_quantities
+    least = 2 if parent.unit is Unit.MONEY else 0
+
+    def formatter(units: np.ndarray) -> list[str]:
+        return grouped(money.format_units(units, derived.scale, min_decimals=least))
+
     describe = _describe_credit_uses if child is CREDIT_USE else _describe_allowance_uses
 
     cells = zip(
@@ -481,10 +496,6 @@ _LEDGER_COLUMNS = [
 
 def _not_counted(valid: bool) -> str:
     return "not counted: a repeated use Id" if valid else "not counted: no valid CreditUsed"
-
-
-def _format_quantities(units: np.ndarray) -> np.ndarray:
-    return money.format_units(units, min_decimals=0)
 
 
 def _describe_allowance_uses(frame: pd.DataFrame) -> np.ndarray:
@@ -544,21 +555,36 @@ def show(name: str, value: Any) -> str:
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
     if isinstance(value, float) and math.isfinite(value):
+        # The amount as sent: its shortest decimal, exactly, with thousands separators.
+        scale = money.Scale(money.decimals_of_number(value))
+        units = money.to_units(np.array([value]), scale)[0]
         if name in _MONEY_FIELDS:
-            return amount_text(money.to_units(np.array([value]))[0])
+            return amount_text(units, scale)
         if name in _QUANTITY_FIELDS:
-            return quantity_text(money.to_units(np.array([value]))[0])
+            return quantity_text(units, scale)
     return str(value)
 
 
-def amount_text(units: int | np.integer) -> str:
-    """Money units as fixed-point text, at least two decimals."""
-    return str(money.format_units(np.array([int(units)]))[0])
+def amount_text(units: Any, scale: money.Scale) -> str:
+    """Money units as fixed-point text, at least two decimals, thousands separated."""
+    return grouped(money.format_units(np.array([units], dtype=object), scale))[0]
 
 
-def quantity_text(units: int | np.integer) -> str:
+def quantity_text(units: Any, scale: money.Scale) -> str:
     """Quantity units as fixed-point text, decimals only when there are any."""
-    return str(money.format_units(np.array([int(units)]), min_decimals=0)[0])
+    return grouped(money.format_units(np.array([units], dtype=object), scale, min_decimals=0))[0]
+
+
+def grouped(texts: Any) -> list[str]:
+    """Fixed-point texts with thousands separators in the whole part: ``-1,234.50``.
+
+    Only for what a page lists (a few thousand values at most), so one at a time."""
+    out = []
+    for shown in np.asarray(texts, dtype=object).tolist():
+        sign, body = ("-", shown[1:]) if shown.startswith("-") else ("", shown)
+        whole, point, fraction = body.partition(".")
+        out.append(f"{sign}{int(whole):,}{point}{fraction}" if whole.isdigit() else shown)
+    return out
 
 
 def _duration(delta: pd.Timedelta) -> str:

@@ -164,8 +164,8 @@ def _by_currency(places: pd.DataFrame, monthly: dict[str, Series]) -> list[dict[
                 "currency": currency or "no currency",
                 **{s: int(row[s]) if row is not None else 0 for s in SEVERITIES},
                 "total": int(row["total"]) if row is not None else 0,
-                "issued": amount_text(series.issued.sum()) if series is not None else "",
-                "consumed": amount_text(series.consumed.sum()) if series is not None else "",
+                "issued": amount_text(series.issued.sum(), series.scale) if series else "",
+                "consumed": amount_text(series.consumed.sum(), series.scale) if series else "",
             }
         )
     return rows

@@ -15,8 +15,8 @@ def test_balance_mismatch__ledger_short_of_consumed_credit(tmp_path):
     assert (hit["record_id"], hit["credit_id"], hit["entity"]) == (1, 1, "CoworkerBookingCredit")
     assert (hit["expected"], hit["actual"]) == (40.0, 35.0)
     assert hit["message"] == (
-        "TotalCredit - RemainingCredit = 100.00 - 60.00 = 40.00 but its 2 uses sum to 35.00 "
-        "(difference 5.00, tolerance 0.005)"
+        "TotalCredit - RemainingCredit = 100.00 GBP - 60.00 GBP = 40.00 GBP but its 2 uses "
+        "sum to 35.00 GBP (difference 5.00 GBP, tolerance 0.005)"
     )
 
 
@@ -49,7 +49,7 @@ def test_balance_mismatch__just_beyond_tolerance_is_found(tmp_path):
         tmp_path, credits=[credit(1, RemainingCredit=59.994)], uses=[use(10, 1, CreditUsed=40.0)]
     )
     assert finding(result, "balance_mismatch")["message"].endswith(
-        "(difference 0.006, tolerance 0.005)"
+        "(difference 0.006 GBP, tolerance 0.005)"
     )
 
 
@@ -169,8 +169,8 @@ def test_overdrawn_credit__negative_remaining(tmp_path):
     )
     hit = finding(result, "overdrawn_credit")
     assert hit["record_id"] == 1
-    assert "RemainingCredit is -5.00, below zero" in hit["message"]
-    assert "uses sum to 55.00, more than TotalCredit 50.00" in hit["message"]
+    assert "RemainingCredit is -5.00 GBP, below zero" in hit["message"]
+    assert "uses sum to 55.00 GBP, more than TotalCredit 50.00 GBP" in hit["message"]
     assert (hit["expected"], hit["actual"]) == (50.0, 55.0)
     assert found(result, "balance_mismatch") == []
 
@@ -182,7 +182,7 @@ def test_overdrawn_credit__negative_remaining_alone(tmp_path):
         uses=[use(10, 1, CreditUsed=50.0)],
     )
     hit = finding(result, "overdrawn_credit")
-    assert hit["message"] == "RemainingCredit is -5.00, below zero"
+    assert hit["message"] == "RemainingCredit is -5.00 GBP, below zero"
     assert (hit["expected"], hit["actual"]) == (0.0, -5.0)
 
 

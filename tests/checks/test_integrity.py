@@ -77,7 +77,7 @@ def test_schema_violation__non_finite_json_tokens(tmp_path, token):
     (snapshot / "coworkerbookingcreditusehistories.jsonl").write_text(line + "\n")
     hit = finding(audit(snapshot), "schema_violation")
     assert (hit["record_id"], hit["field"], hit["actual"]) == (10, "CreditUsed", token)
-    assert hit["message"] == f"CreditUsed must be a finite number within ±1e12, got {token}"
+    assert hit["message"] == f"CreditUsed must be a finite number, got {token}"
 
 
 def test_schema_violation__several_fields_of_one_record(tmp_path):

@@ -136,7 +136,7 @@ def test_manual_adjustment__note_without_link(tmp_path):
     )
     assert (
         hit["message"]
-        == "manual adjustment of -10.00 by admin@example.com: Goodwill credit for AC outage"
+        == "manual adjustment of -10.00 GBP by admin@example.com: Goodwill credit for AC outage"
     )
     assert found(result, "unlinked_use") == []
     assert found(result, "non_positive_use") == []

@@ -70,7 +70,9 @@ def test_zero_tolerance_is_shown_as_zero(tmp_path):
     result = audit_records(
         tmp_path, credits=[credit(1, RemainingCredit=99.0)], uses=[], rules=rules
     )
-    assert finding(result, "balance_mismatch")["message"].endswith("(difference 1.00, tolerance 0)")
+    assert finding(result, "balance_mismatch")["message"].endswith(
+        "(difference 1.00 GBP, tolerance 0)"
+    )
 
 
 def test_booking_use_dated_by_its_booking_needs_no_valid_created_on(tmp_path):
