@@ -10,16 +10,16 @@ This is the library entry point the CLI is a thin layer over; in a notebook::
 from __future__ import annotations
 
 import datetime as dt
+import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from . import datetimes, findings
+from . import findings
 from ._version import __version__
 from .checks import RULES, Rule
 from .config import RuleSet, load_ruleset
@@ -27,6 +27,7 @@ from .derived import Derived
 from .errors import UsageError
 from .exitcodes import ExitCode, FailOn, Severity, exit_code_for
 from .load import Snapshot, load_snapshot
+from .moments import parse_moment
 
 
 class Outcome(StrEnum):
@@ -65,6 +66,46 @@ class AuditResult:
     """What the rules judged from (parent rows, usage times, windows, ledgers, balances and
     their verdicts): the reports show these, never work them out again."""
 
+    @property
+    def passed(self) -> bool:
+        """No finding at or above ``fail_on``: what exit status 0 means."""
+        return self.exit_code is ExitCode.OK
+
+    def __repr__(self) -> str:
+        counts = self.summary["by_severity"]
+        verdict = (
+            "not gated" if self.fail_on is FailOn.NEVER else ("passed" if self.passed else "failed")
+        )
+        return (
+            f"<AuditResult {verdict}: {self.summary['findings']:,} findings "
+            f"({counts['error']:,} error, {counts['warning']:,} warning, {counts['info']:,} info) "
+            f"in {self.summary['snapshot']['name']!r} as of {self.summary['as_of']}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """A short table for notebooks: the verdict, the counts, each rule that found or
+        skipped something."""
+        counts = self.summary["by_severity"]
+        verdict = (
+            "NOT GATED" if self.fail_on is FailOn.NEVER else ("PASS" if self.passed else "FAIL")
+        )
+        rows = "".join(
+            f"<tr><td><code>{html.escape(o.rule)}</code></td><td>{o.outcome.value}</td>"
+            f"<td>{o.severity.value}</td><td style='text-align:right'>{o.evaluated:,}</td>"
+            f"<td style='text-align:right'>{o.findings:,}</td></tr>"
+            for o in self.outcomes
+            if o.findings or o.outcome is not Outcome.RAN
+        )
+        name = html.escape(str(self.summary["snapshot"]["name"]))
+        return (
+            f"<p><b>recon audit: {verdict}</b> (--fail-on {self.fail_on.value}) · "
+            f"{self.summary['findings']:,} findings: {counts['error']:,} error, "
+            f"{counts['warning']:,} warning, {counts['info']:,} info · snapshot "
+            f"<code>{name}</code> as of {self.summary['as_of']}</p>"
+            "<table><thead><tr><th>rule</th><th>outcome</th><th>severity</th>"
+            f"<th>evaluated</th><th>findings</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+
 
 def audit(
     snapshot: str | Path,
@@ -72,10 +113,13 @@ def audit(
     rules: str | Path | None = None,
     as_of: str | dt.datetime | pd.Timestamp | None = None,
     fail_on: str | FailOn = FailOn.ERROR,
+    progress: Callable[[str], None] | None = None,
 ) -> AuditResult:
     """Audit the snapshot directory ``snapshot``.
 
-    ``rules`` is a rule-set file laid over the default one; ``as_of`` the moment
+    ``progress``, when given, is called with a line naming each stage as it starts (the
+    CLI shows them on a terminal). ``rules`` is a rule-set file laid over the default one;
+    ``as_of`` the moment
     the audit speaks for (default: now); ``fail_on`` the lowest severity that
     makes ``exit_code`` 1. Raises a ``ReconError`` when the run cannot be done;
     bad records are findings, never exceptions.
@@ -84,10 +128,14 @@ def audit(
         fail_on = FailOn(fail_on)
     except ValueError as exc:
         choices = ", ".join(level.value for level in FailOn)
-        raise UsageError(f"fail-on '{fail_on}' is not one of {choices}") from exc
+        raise UsageError(f"fail_on '{fail_on}' is not one of {choices}") from exc
+    say = progress or (lambda stage: None)
     moment = parse_as_of(as_of)
     ruleset = load_ruleset(rules)
+    say(f"reading and validating {snapshot}")
     loaded = load_snapshot(snapshot, ruleset)
+    records = sum(len(loaded.frame(entity)) for entity in loaded.files)
+    say(f"read {records:,} records; running {len(RULES)} rules")
     derived = Derived(snapshot=loaded, ruleset=ruleset, as_of=moment)
 
     pieces, outcomes = [], []
@@ -116,22 +164,11 @@ def audit(
     )
 
 
-def parse_as_of(value: str | dt.datetime | pd.Timestamp | None) -> pd.Timestamp:
-    """The audit's moment in UTC; a value without an offset is taken as UTC."""
-    if value is None:
-        return pd.Timestamp.now(tz="UTC").floor("s")
-    if isinstance(value, dt.datetime):
-        stamp = pd.Timestamp(value)
-        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    parsed = datetimes.parse_iso(pa.array([value], type=pa.string()))
-    if parsed.invalid[0] or np.isnat(parsed.wall[0]):
-        raise UsageError(
-            f"--as-of '{value}' is not an ISO-8601 date-time; write e.g. 2025-09-30T23:59:59Z"
-        )
-    utc = parsed.wall[0] - (
-        parsed.offset_minutes[0] if parsed.has_offset[0] else 0
-    ) * np.timedelta64(1, "m")
-    return pd.Timestamp(utc).tz_localize("UTC")
+def parse_as_of(
+    value: str | dt.datetime | pd.Timestamp | None, name: str = "as_of"
+) -> pd.Timestamp:
+    """The audit's moment in UTC (see ``moments.parse_moment``)."""
+    return parse_moment(value, name)
 
 
 def _run(rule: Rule, derived: Derived) -> tuple[RuleOutcome, pd.DataFrame | None]:

@@ -9,7 +9,10 @@ environment, whichever path it came by.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -33,15 +36,22 @@ DEFAULT_OUT = "recon-report"
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with its errors turned into recon's one-line, exit-2 form."""
+    """argparse, with its errors turned into recon's one-line, exit-2 form, and a
+    suggestion for a mistyped command or choice."""
 
     def error(self, message: str) -> NoReturn:
+        wrong = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if wrong:
+            choices = re.findall(r"'?([\w-]+)'?", wrong.group(2))
+            close = difflib.get_close_matches(wrong.group(1), choices, n=1)
+            if close:
+                message += f"; did you mean '{close[0]}'?"
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="recon", description="Reconcile and audit Nexudus billing credits.")
-    parser.add_argument("--version", action="version", version=f"recon {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"recon {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -59,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"report directory (default: {DEFAULT_OUT})",
     )
     _add_audit_options(audit_parser)
-    audit_parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    audit_parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print nothing when the gate passes; only the one-line verdict when it fails",
+    )
     audit_parser.set_defaults(handler=_audit)
 
     fetch_parser = commands.add_parser(
@@ -84,6 +99,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fetch_options(run_parser)
     _add_audit_options(run_parser)
     run_parser.set_defaults(handler=_run)
+
+    rules_parser = commands.add_parser(
+        "rules",
+        help="list the rules, explain one, or print the default rule set",
+        description="List every rule with its severity and whether it runs (under --rules, "
+        "laid over the default rule set); 'recon rules explain RULE' prints what docs/rules.md "
+        "says of it; 'recon rules --default' prints the default rule set to copy and tune.",
+    )
+    rules_parser.add_argument(
+        "explain",
+        nargs="*",
+        metavar="explain RULE",
+        help="explain one rule, e.g. explain orphan_use",
+    )
+    rules_parser.add_argument("--rules", metavar="FILE", help="a rule-set file to apply")
+    rules_parser.add_argument(
+        "--default", action="store_true", help="print the default rule set (TOML) and stop"
+    )
+    rules_parser.set_defaults(handler=_rules)
+
+    sample_parser = commands.add_parser(
+        "sample",
+        help="write the sample snapshot into DIR, to try recon without data of your own",
+        description="Write the sample snapshot shipped with recon (369 credits, their uses, "
+        "allowances and theirs, with planted discrepancies) into DIR.",
+    )
+    sample_parser.add_argument("dir", metavar="DIR", help="a new or empty directory")
+    sample_parser.set_defaults(handler=_sample)
 
     from .sandbox.cli import add_parser as add_sandbox_parser
 
@@ -135,7 +178,9 @@ def _add_audit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--as-of",
         metavar="DATETIME",
-        help="the moment the audit speaks for, ISO-8601 (default: now)",
+        help="the moment the audit speaks for, ISO-8601 (default: now). A value without an "
+        "offset is read in UTC; a date alone (2025-12-31) means the end of that day, "
+        "2025-12-31T23:59:59.999999Z",
     )
     parser.add_argument(
         "--rules", metavar="FILE", help="a rule-set file laid over the default rule set"
@@ -158,9 +203,18 @@ def _add_audit_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv``; returns the exit status."""
+    # Text the terminal cannot show (an ASCII-only locale, API text in any script) is
+    # escaped, never an error after the reports were written.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         args = build_parser().parse_args(argv)
         return int(args.handler(args))
+    except BrokenPipeError:
+        # `recon ... | head`: the reader left; the outputs are written and the exit status
+        # the command decided stands (see _say).
+        return int(_STATUS.get("exit", ExitCode.OK))
     except ReconError as exc:
         _error(str(exc))
         return int(exc.exit_code)
@@ -175,6 +229,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             "command you ran (RECON_DEBUG=1 shows the traceback)"
         )
         return int(ExitCode.RUN_ERROR)
+
+
+_STATUS: dict[str, int] = {}
+"""The exit status a command has decided, for when its printing fails (a closed pipe)."""
+
+
+def _say(text: str, status: int) -> None:
+    """Print ``text`` to stdout for a command whose exit status is ``status``. When the
+    reader has gone (a closed pipe), stop quietly: stdout goes to /dev/null so Python's
+    final flush cannot fail, and the status stands."""
+    _STATUS["exit"] = status
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise
 
 
 def _error(message: str) -> None:
@@ -206,7 +277,7 @@ def _fetch_options(args: argparse.Namespace) -> FetchOptions:
         if not equals or not name:
             raise UsageError(f"--filter '{item}' is not NAME=VALUE")
         filters[name] = value
-    since = parse_as_of(args.since).to_pydatetime() if args.since else None
+    since = parse_as_of(args.since, "--since").to_pydatetime() if args.since else None
     if args.page_size > MAX_PAGE_SIZE:
         raise UsageError(
             f"--page-size {args.page_size} is above the API's maximum of {MAX_PAGE_SIZE}"
@@ -233,11 +304,11 @@ def _run(args: argparse.Namespace) -> ExitCode:
 
     out = Path(args.out)
     snapshot = out / "snapshot"
+    as_of = _moment(args.as_of, "--as-of")
     _fetch_into(snapshot, args)
-    result = audit(snapshot, rules=args.rules, as_of=args.as_of, fail_on=args.fail_on)
-    written = write_reports(result, out, args.formats or tuple(FORMATS))
-    if not args.quiet:
-        print(_summary_text(result, written))
+    result = audit(snapshot, rules=args.rules, as_of=as_of, fail_on=args.fail_on)
+    written = write_reports(result, out, args.formats or tuple(FORMATS), title=_run_title(out))
+    _report(result, written, quiet=args.quiet)
     return result.exit_code
 
 
@@ -248,7 +319,7 @@ def _fetch_into(snapshot: Path, args: argparse.Namespace) -> None:
     started = time.monotonic()
     manifest = fetch(snapshot, options, progress=not args.quiet and sys.stderr.isatty())
     if not args.quiet:
-        print(_fetch_summary(snapshot, manifest, time.monotonic() - started))
+        _say(_fetch_summary(snapshot, manifest, time.monotonic() - started), int(ExitCode.OK))
 
 
 def _fetch_summary(snapshot: Path, manifest: dict, seconds: float) -> str:
@@ -276,11 +347,117 @@ def _audit(args: argparse.Namespace) -> ExitCode:
     from .audit import audit
     from .report import write_reports
 
-    result = audit(args.snapshot, rules=args.rules, as_of=args.as_of, fail_on=args.fail_on)
+    as_of = _moment(args.as_of, "--as-of")
+    progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
+    result = audit(
+        args.snapshot, rules=args.rules, as_of=as_of, fail_on=args.fail_on, progress=progress
+    )
+    progress("writing the reports")
     written = write_reports(result, args.out, args.formats or tuple(FORMATS))
-    if not args.quiet:
-        print(_summary_text(result, written))
+    progress.done()
+    _report(result, written, quiet=args.quiet)
     return result.exit_code
+
+
+def _moment(value: str | None, option: str) -> object:
+    """An option's moment, its errors naming the option (None: the audit's default, now)."""
+    from .moments import parse_moment
+
+    return None if value is None else parse_moment(value, option)
+
+
+def _run_title(out: Path) -> str:
+    """`recon run` reports are titled by what the user named the run, not 'snapshot'."""
+    return f"recon run {out.resolve().name}"
+
+
+def _report(result: AuditResult, written: list[Path], *, quiet: bool) -> None:
+    """The summary; with --quiet, nothing when the gate passes and the verdict when not."""
+    if not quiet:
+        _say(_summary_text(result, written), int(result.exit_code))
+    elif result.exit_code is ExitCode.FINDINGS:
+        _say(_verdict_line(result), int(result.exit_code))
+    else:
+        _STATUS["exit"] = int(result.exit_code)
+
+
+def _verdict_line(result: AuditResult) -> str:
+    counts = result.summary["by_severity"]
+    if result.fail_on is FailOn.NEVER:
+        label = "NOT GATED"
+    else:
+        label = "FAIL" if result.exit_code is ExitCode.FINDINGS else "PASS"
+    return (
+        f"{label} (--fail-on {result.fail_on.value}, exit {int(result.exit_code)}): "
+        f"{counts['error']:,} errors, {counts['warning']:,} warnings, {counts['info']:,} info"
+    )
+
+
+class _Progress:
+    """The audit's stages on stderr, one line each, on a terminal only."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = time.monotonic()
+
+    def __call__(self, stage: str) -> None:
+        if self.enabled:
+            elapsed = time.monotonic() - self.started
+            print(f"recon: {stage} ({elapsed:.1f} s)", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        self("done")
+
+
+def _rules(args: argparse.Namespace) -> ExitCode:
+    from . import catalogue
+
+    if args.default:
+        _say(catalogue.default_rules_text().rstrip("\n"), int(ExitCode.OK))
+        return ExitCode.OK
+    if args.explain:
+        if args.explain[0] != "explain" or len(args.explain) != 2:
+            raise UsageError(
+                "recon rules takes no argument, or 'explain RULE' (see 'recon rules --help')"
+            )
+        _say(catalogue.explain(args.explain[1]).rstrip("\n"), int(ExitCode.OK))
+        return ExitCode.OK
+    entries = catalogue.rule_entries(args.rules)
+    width = max(len(entry.rule) for entry in entries)
+    lines = [f"{'rule':<{width}}  {'severity':<8}  {'runs':<4}  what it finds"]
+    for entry in entries:
+        runs = "yes" if entry.enabled else "no"
+        lines.append(f"{entry.rule:<{width}}  {entry.severity:<8}  {runs:<4}  {entry.summary}")
+    lines.append(
+        "'recon rules explain RULE' says more; 'recon rules --default' prints the rule set."
+    )
+    _say("\n".join(lines), int(ExitCode.OK))
+    return ExitCode.OK
+
+
+def _sample(args: argparse.Namespace) -> ExitCode:
+    from .resources import sample_dir
+
+    target = Path(args.dir)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise UsageError(f"'{target}' is not an empty directory; give a new or empty one")
+    source = sample_dir()
+    names = sorted(
+        path.name
+        for path in source.iterdir()
+        if path.suffix in (".json", ".jsonl") and path.name != "expected_findings.json"
+    )
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            shutil.copyfile(source / name, target / name)
+    except OSError as exc:
+        raise UsageError(f"cannot write the sample into '{target}': {exc.strerror or exc}") from exc
+    _say(
+        f"The sample snapshot is in {target} ({len(names)} files). Try: recon audit {target}",
+        int(ExitCode.OK),
+    )
+    return ExitCode.OK
 
 
 def _summary_text(result: AuditResult, written: list[Path]) -> str:

@@ -1,7 +1,8 @@
 """Where the default rule set and the report templates are.
 
-They live at the top of a source checkout (``rules/``, ``reports/``), where
-users find and copy them; the wheel carries them in ``recon/_bundled/``.
+They live at the top of a source checkout (``rules/``, ``reports/``, ``docs/rules.md``,
+``sample_data/``), where users find and copy them; the wheel carries them in
+``recon/_bundled/``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def resource_dir(name: str) -> Path:
-    """The ``rules`` or ``reports`` directory of this installation."""
+    """The ``rules``, ``reports``, ``docs`` or ``sample_data`` directory of this installation."""
     for candidate in (_PACKAGE / "_bundled" / name, _PACKAGE.parent / name):
         if candidate.is_dir():
             return candidate
@@ -27,3 +28,8 @@ def default_rules_file() -> Path:
 
 def templates_dir() -> Path:
     return resource_dir("reports")
+
+
+def sample_dir() -> Path:
+    """The sample snapshot shipped with recon (four files with known discrepancies)."""
+    return resource_dir("sample_data")

@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "nexudus",
         "resources",
         "byte_matrix",
+        "moments",
     ),
     # 1: reading and typing a snapshot
     ("snapshot", "readers", "schemas", "load"),
@@ -38,7 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # 3: the rules
     ("checks",),
     # 4: an audit, and what is computed from its result
-    ("audit", "reconciliation"),
+    ("audit", "reconciliation", "catalogue"),
     # 5: presenting an audit; fetching a snapshot; the API simulator
     ("report", "fetch", "sandbox"),
     # 6: the command line and the package's public face

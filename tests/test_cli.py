@@ -74,7 +74,9 @@ def test_format_and_quiet(tmp_path):
     run = recon(
         "audit", SAMPLE, "--out", tmp_path / "out", "--format", "json", "--format", "md", "--quiet"
     )
-    assert run.returncode == 1 and run.stdout == ""
+    # --quiet on a failed gate: only the one-line verdict
+    assert run.returncode == 1 and run.stdout.startswith("FAIL (--fail-on error, exit 1): ")
+    assert len(run.stdout.splitlines()) == 1
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
         "findings.json",
         "report.md",

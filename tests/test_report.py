@@ -164,3 +164,25 @@ def test_as_of_is_recorded_in_every_output(tmp_path):
     )
     for name in ("findings.json", "report.md", "report.html"):
         assert "2025-09-30T21:59:59Z" in (tmp_path / "out" / name).read_text(), name
+
+
+def test_a_fetched_snapshot_is_titled_by_its_run_source_and_date(tmp_path):
+    from recon.report.context import title_of
+
+    summary = {
+        "snapshot": {
+            "name": "snapshot",
+            "manifest": {
+                "base_url": "http://127.0.0.1:8080",
+                "fetch_finished": "2025-12-31T06:00:00Z",
+            },
+        }
+    }
+    assert title_of(summary, "recon run nightly") == (
+        "recon run nightly (from http://127.0.0.1:8080, fetched 2025-12-31)"
+    )
+    summary["snapshot"]["manifest"] = None
+    assert title_of(summary) == "recon audit of snapshot"
+    out = tmp_path / "nightly"
+    recon.write_reports(audit(_snapshot(tmp_path)), out, ["md"], title="recon run nightly")
+    assert (out / "report.md").read_text().startswith("## recon run nightly: ")

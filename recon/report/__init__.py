@@ -33,12 +33,17 @@ __all__ = ["FORMATS", "write_atomically", "write_reports"]
 
 
 def write_reports(
-    result: AuditResult, out_dir: str | Path, formats: Iterable[str] = tuple(FORMATS)
+    result: AuditResult,
+    out_dir: str | Path,
+    formats: Iterable[str] = tuple(FORMATS),
+    *,
+    title: str | None = None,
 ) -> list[Path]:
     """Write the chosen formats into ``out_dir`` (created if needed); returns the files written.
 
     All of them appear together or none does; recon's outputs of an earlier run that this
-    run did not write are removed (see ``writing``).
+    run did not write are removed (see ``writing``). ``title`` names the run in every
+    report (default: ``recon audit of <snapshot>``).
     """
     from .context import build_context
 
@@ -46,6 +51,6 @@ def write_reports(
     unknown = [fmt for fmt in formats if fmt not in BY_NAME]
     if unknown:
         raise OutputError(f"unknown report format '{unknown[0]}'; choose from {', '.join(FORMATS)}")
-    context = build_context(result, formats)
+    context = build_context(result, formats, title=title)
     rendered = {BY_NAME[fmt].filename: BY_NAME[fmt].render(context) for fmt in formats}
     return write_atomically(Path(out_dir), rendered, owned=OUTPUT_FILES)

@@ -31,8 +31,10 @@ NO_KEY = np.iinfo(np.int64).min
 """Stands for a null Id in integer look-ups; no Id equals it."""
 
 
-def build_context(result: AuditResult, formats: Iterable[str] = tuple(FORMATS)) -> dict[str, Any]:
-    """The context of ``result`` for ``formats``."""
+def build_context(
+    result: AuditResult, formats: Iterable[str] = tuple(FORMATS), *, title: str | None = None
+) -> dict[str, Any]:
+    """The context of ``result`` for ``formats``; ``title`` names the run (see ``title_of``)."""
     from ..reconciliation import credit_reconciliation, reconciliation_subtotals
     from .html import LazyHtmlContext
 
@@ -41,7 +43,7 @@ def build_context(result: AuditResult, formats: Iterable[str] = tuple(FORMATS)) 
     context: dict[str, Any] = {
         "summary": result.summary,
         "findings": records,
-        "title": f"recon audit of {result.summary['snapshot']['name']}",
+        "title": title_of(result.summary, title),
         "gate": gate(result.summary),
         "result": result,
     }
@@ -51,6 +53,22 @@ def build_context(result: AuditResult, formats: Iterable[str] = tuple(FORMATS)) 
         context["reconciliation"] = credit_reconciliation(result)
         context["subtotals"] = reconciliation_subtotals(result)
     return context
+
+
+def title_of(summary: dict[str, Any], name: str | None = None) -> str:
+    """What every report is titled: the run's name (default ``recon audit of <snapshot>``),
+    and for a fetched snapshot where and when it was fetched."""
+    title = name or f"recon audit of {summary['snapshot']['name']}"
+    manifest = summary["snapshot"].get("manifest")
+    if isinstance(manifest, dict):
+        source = manifest.get("base_url")
+        when = manifest.get("fetch_finished") or manifest.get("fetch_started")
+        facts = [f"from {source}" if isinstance(source, str) else ""]
+        facts.append(f"fetched {when[:10]}" if isinstance(when, str) else "")
+        facts = [fact for fact in facts if fact]
+        if facts:
+            title += " (" + ", ".join(facts) + ")"
+    return title
 
 
 def gate(summary: dict[str, Any]) -> dict[str, Any]:

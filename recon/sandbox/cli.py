@@ -29,9 +29,14 @@ _DEFAULTS = SandboxConfig()
 
 
 def default_snapshot() -> Path | None:
-    """``sample_data/`` of the source checkout this package runs from, if there is one."""
-    candidate = Path(__file__).resolve().parents[2] / "sample_data"
-    return candidate if candidate.is_dir() else None
+    """The sample snapshot recon ships (``sample_data/`` of a source checkout, or the copy
+    inside an installed wheel)."""
+    from ..resources import sample_dir
+
+    try:
+        return sample_dir()
+    except ReconError:
+        return None
 
 
 def _role(text: str) -> str:
