@@ -237,6 +237,22 @@ def outcome(result: recon.AuditResult, rule: str) -> recon.RuleOutcome:
     return next(o for o in result.outcomes if o.rule == rule)
 
 
+def assert_clean(result: recon.AuditResult, rule: str, *, evaluated: int) -> None:
+    """``rule`` ran, found nothing, and judged exactly ``evaluated`` records.
+
+    "No finding" alone cannot tell a clean record from one the rule never looked at
+    (skipped, disabled, or a record left out because a field it needs failed): the
+    count of records judged is what says which.
+    """
+    ran = outcome(result, rule)
+    assert ran.outcome == "ran", f"{rule} did not run: {ran.outcome} ({ran.reason})"
+    assert found(result, rule) == [], f"{rule} found {found(result, rule)}"
+    assert ran.findings == 0, f"{rule} reports {ran.findings} findings"
+    assert ran.evaluated == evaluated, (
+        f"{rule} judged {ran.evaluated} records, expected {evaluated}"
+    )
+
+
 def rules_file(directory: Path, text: str) -> Path:
     path = directory / "rules.toml"
     path.write_text(text)

@@ -1,16 +1,22 @@
 """findings.json, report.md and report.html: one context, escaped, byte-stable, and
 written atomically."""
 
+import hashlib
+import itertools
 import json
+import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from builders import audit, credit, manual_use, use, write_snapshot
+from builders import AS_OF, audit, credit, manual_use, use, write_file, write_snapshot
 
 import recon
 from recon.report import context as report_context
 
 XSS = '<script>alert("recon-xss")</script>'
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 
 
 def _snapshot(tmp_path):
@@ -68,13 +74,109 @@ def test_findings_json_values(tmp_path):
     }
 
 
-def test_every_output_is_byte_stable_across_runs(tmp_path):
+def _records(path):
+    """The records of a snapshot file as sent: JSON Lines, an array, or an array of pages."""
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    document = json.loads(path.read_text())
+    if document and all(isinstance(item, dict) and "Records" in item for item in document):
+        return [record for page in document for record in page["Records"]]
+    return document
+
+
+# Each sample file, and the other form its shuffled copy is written in.
+_OTHER_FORM = {
+    "coworkerbookingcredits": "jsonl",  # the sample's is an array of API pages
+    "coworkerbookingcreditusehistories": "envelope",  # the sample's is JSON Lines
+    "coworkerextraservices": "jsonl",  # a plain array
+    "coworkerextraserviceusehistories": "json",  # JSON Lines
+}
+
+
+def _shuffled_copy(directory):
+    """The sample's records in another order, in every file, each file in another form.
+
+    Returns, per file, the old and new file names and where each old row went
+    (``moved[entity_file][old_row] == new_row``, 1-based as findings' ``row``).
+    """
+    rng = random.Random(2)  # a shuffle that swaps the two rows of a repeated use
+    renamed, moved = {}, {}
+    for path in sorted(SAMPLE.glob("coworker*")):
+        records = _records(path)
+        order = list(range(len(records)))
+        rng.shuffle(order)
+        assert order != sorted(order)
+        written = write_file(
+            directory, path.stem, [records[i] for i in order], _OTHER_FORM[path.stem]
+        )
+        renamed[path.name] = written.name
+        moved[path.name] = {old + 1: new + 1 for new, old in enumerate(order)}
+    return renamed, moved
+
+
+def _in_sort_order(findings):
+    """Findings that differ only from the ``row`` on keep recon's order: by row, then message."""
+    keys = ("rule", "entity", "record_id", "credit_id", "field")
+    ordered = []
+    for _, group in itertools.groupby(findings, key=lambda f: tuple(f[k] for k in keys)):
+        ordered += sorted(group, key=lambda f: (f["row"], f["message"]))
+    return ordered
+
+
+def test_outputs_do_not_depend_on_the_order_or_form_of_the_input(tmp_path):
+    """The sample (every rule fires), and a copy with every file shuffled and in another
+    form, audited by the real CLI in another process (another hash seed): the outputs are
+    the same bytes, but for what describes the input itself.
+
+    What may differ, exactly: each finding's ``row`` is where its record moved, and the
+    snapshot's file names, formats and SHA-256 are those of the new files. Nothing else.
+    """
+    shuffled = tmp_path / SAMPLE.name
+    renamed, moved = _shuffled_copy(shuffled)
+    before, after = tmp_path / "before", tmp_path / "after"
+    recon.write_reports(audit(SAMPLE, fail_on="never"), before, ["json", "md", "junit"])
+    command = [sys.executable, "-m", "recon", "audit", str(shuffled), "--out", str(after), "-q"]
+    command += ["--as-of", AS_OF, "--fail-on", "never"]
+    subprocess.run(
+        [*command, "--format", "json", "--format", "md", "--format", "junit"], check=True
+    )
+
+    assert (after / "junit.xml").read_bytes() == (before / "junit.xml").read_bytes()
+
+    markdown = (before / "report.md").read_text()
+    for old, new in renamed.items():
+        assert f"`{old}`" in markdown
+        markdown = markdown.replace(f"`{old}`", f"`{new}`")
+    assert (after / "report.md").read_bytes() == markdown.encode()
+
+    original = (before / "findings.json").read_text()
+    expected = json.loads(original)
+    assert _findings_json(expected) == original  # the test writes JSON as recon does
+    file_of = {file["entity"]: file["file"] for file in expected["summary"]["snapshot"]["files"]}
+    for file in expected["summary"]["snapshot"]["files"]:
+        file["file"] = renamed[file["file"]]
+        file["format"] = Path(file["file"]).suffix.removeprefix(".")
+        file["sha256"] = hashlib.sha256((shuffled / file["file"]).read_bytes()).hexdigest()
+    for finding in expected["findings"]:
+        finding["row"] = moved[file_of[finding["entity"]]][finding["row"]]
+    in_order = _in_sort_order(expected["findings"])
+    assert in_order != expected["findings"]  # two findings told apart by row alone swapped
+    expected["findings"] = in_order
+    assert (after / "findings.json").read_bytes() == _findings_json(expected).encode()
+
+
+def _findings_json(document):
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def test_html_is_byte_stable_across_runs(tmp_path):
+    # Not from a shuffled copy: the evidence of a repeated key lists its records in file
+    # order, with their rows (see the test above for every other output).
     snapshot = _snapshot(tmp_path)
     first, second = tmp_path / "first", tmp_path / "second"
-    recon.write_reports(audit(snapshot), first)
-    recon.write_reports(audit(snapshot), second)
-    for name in ("findings.json", "report.md", "report.html"):
-        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    recon.write_reports(audit(snapshot), first, ["html"])
+    recon.write_reports(audit(snapshot), second, ["html"])
+    assert (first / "report.html").read_bytes() == (second / "report.html").read_bytes()
 
 
 def test_html_escapes_data_from_the_api(tmp_path):

@@ -1,6 +1,6 @@
 """balance_mismatch and overdrawn_credit: each credit's ledger against its balances."""
 
-from builders import audit_records, credit, finding, found, manual_use, outcome, use
+from builders import assert_clean, audit_records, credit, finding, found, manual_use, use
 
 # --- balance_mismatch ---------------------------------------------------------------------
 
@@ -26,22 +26,21 @@ def test_balance_mismatch__reconciled_credit_is_clean(tmp_path):
         credits=[credit(1, RemainingCredit=65.0)],
         uses=[use(10, 1, CreditUsed=25.0), use(11, 1, CreditUsed=10.0)],
     )
-    assert found(result, "balance_mismatch") == []
-    assert outcome(result, "balance_mismatch").evaluated == 1
+    assert_clean(result, "balance_mismatch", evaluated=1)
 
 
 def test_balance_mismatch__within_tolerance_is_clean(tmp_path):
     result = audit_records(
         tmp_path, credits=[credit(1, RemainingCredit=59.997)], uses=[use(10, 1, CreditUsed=40.0)]
     )
-    assert found(result, "balance_mismatch") == []
+    assert_clean(result, "balance_mismatch", evaluated=1)
 
 
 def test_balance_mismatch__exactly_the_tolerance_is_clean(tmp_path):
     result = audit_records(
         tmp_path, credits=[credit(1, RemainingCredit=59.995)], uses=[use(10, 1, CreditUsed=40.0)]
     )
-    assert found(result, "balance_mismatch") == []
+    assert_clean(result, "balance_mismatch", evaluated=1)
 
 
 def test_balance_mismatch__just_beyond_tolerance_is_found(tmp_path):
@@ -62,7 +61,7 @@ def test_balance_mismatch__tolerance_comes_from_the_rule_set(tmp_path):
         uses=[use(10, 1, CreditUsed=40.0)],
         rules=rules,
     )
-    assert found(result, "balance_mismatch") == []
+    assert_clean(result, "balance_mismatch", evaluated=1)
 
 
 def test_balance_mismatch__float_drift_reconciles_in_cents(tmp_path):
@@ -83,8 +82,8 @@ def test_balance_mismatch__float_drift_reconciles_in_cents(tmp_path):
         + [use(20 + n, 2, CreditUsed=0.1) for n in range(10)]
         + [use(40, 3, CreditUsed=4.35), use(41, 3, CreditUsed=4.35), use(42, 3, CreditUsed=4.35)],
     )
-    assert found(result, "balance_mismatch") == []
-    assert found(result, "overdrawn_credit") == []
+    assert_clean(result, "balance_mismatch", evaluated=3)
+    assert_clean(result, "overdrawn_credit", evaluated=3)
 
 
 def test_balance_mismatch__credit_without_uses(tmp_path):
@@ -101,7 +100,7 @@ def test_balance_mismatch__manual_adjustments_count_in_the_sum(tmp_path):
         credits=[credit(1, RemainingCredit=80.0)],
         uses=[use(10, 1, CreditUsed=30.0), give_back],
     )
-    assert found(result, "balance_mismatch") == []
+    assert_clean(result, "balance_mismatch", evaluated=1)
     assert found(result, "manual_adjustment") == [11]
 
 
@@ -111,7 +110,7 @@ def test_balance_mismatch__rows_repeating_an_id_count_once(tmp_path):
         credits=[credit(1, RemainingCredit=75.0)],
         uses=[use(10, 1, CreditUsed=25.0), use(10, 1, CreditUsed=25.0)],
     )
-    assert found(result, "balance_mismatch") == []
+    assert_clean(result, "balance_mismatch", evaluated=1)
     assert found(result, "duplicate_record") == [10, 10]
 
 
@@ -121,14 +120,15 @@ def test_balance_mismatch__use_with_invalid_amount_left_out(tmp_path):
         credits=[credit(1, RemainingCredit=90.0)],
         uses=[use(10, 1, CreditUsed=10.0), use(11, 1, CreditUsed="60.00")],
     )
-    assert found(result, "balance_mismatch") == []
+    # The credit is judged; only the use's bad amount is left out of its sum.
+    assert_clean(result, "balance_mismatch", evaluated=1)
     assert found(result, "schema_violation") == [11]
 
 
 def test_balance_mismatch__credit_with_invalid_amount_not_judged(tmp_path):
     result = audit_records(tmp_path, credits=[credit(1, TotalCredit="N/A")], uses=[use(10, 1)])
-    assert found(result, "balance_mismatch") == []
-    assert outcome(result, "balance_mismatch").evaluated == 0
+    # Deliberately 0: the one credit's TotalCredit failed its schema, so it is not judged.
+    assert_clean(result, "balance_mismatch", evaluated=0)
     assert finding(result, "schema_violation")["field"] == "TotalCredit"
 
 
@@ -142,7 +142,7 @@ def test_balance_mismatch__uses_of_other_credits_do_not_count(tmp_path):
             use(12, 99, CreditUsed=5.0),
         ],
     )
-    assert found(result, "balance_mismatch") == []
+    assert_clean(result, "balance_mismatch", evaluated=2)
 
 
 def test_balance_mismatch__each_row_of_a_repeated_credit_is_judged(tmp_path):
@@ -172,7 +172,7 @@ def test_overdrawn_credit__negative_remaining(tmp_path):
     assert "RemainingCredit is -5.00 GBP, below zero" in hit["message"]
     assert "uses sum to 55.00 GBP, more than TotalCredit 50.00 GBP" in hit["message"]
     assert (hit["expected"], hit["actual"]) == (50.0, 55.0)
-    assert found(result, "balance_mismatch") == []
+    assert_clean(result, "balance_mismatch", evaluated=1)
 
 
 def test_overdrawn_credit__negative_remaining_alone(tmp_path):
@@ -202,7 +202,7 @@ def test_overdrawn_credit__fully_spent_is_clean(tmp_path):
         credits=[credit(1, TotalCredit=50.0, RemainingCredit=0.0)],
         uses=[use(10, 1, CreditUsed=50.0)],
     )
-    assert found(result, "overdrawn_credit") == []
+    assert_clean(result, "overdrawn_credit", evaluated=1)
 
 
 def test_overdrawn_credit__rounding_noise_within_tolerance(tmp_path):
@@ -211,4 +211,4 @@ def test_overdrawn_credit__rounding_noise_within_tolerance(tmp_path):
         credits=[credit(1, TotalCredit=50.0, RemainingCredit=-0.004)],
         uses=[use(10, 1, CreditUsed=50.004)],
     )
-    assert found(result, "overdrawn_credit") == []
+    assert_clean(result, "overdrawn_credit", evaluated=1)

@@ -1,6 +1,15 @@
 """Extra-service rules: allowances and their uses."""
 
-from builders import allowance, allowance_use, audit_records, credit, finding, found, outcome
+from builders import (
+    allowance,
+    allowance_use,
+    assert_clean,
+    audit_records,
+    credit,
+    finding,
+    found,
+    outcome,
+)
 
 
 def _audit(tmp_path, allowances, allowance_uses):
@@ -35,7 +44,7 @@ def test_extra_service_rules__skipped_without_allowances(tmp_path):
     result = audit_records(
         tmp_path, credits=[credit(1)], uses=[], allowance_uses=[allowance_use(30, 20)]
     )
-    assert outcome(result, "extra_service_unlinked").outcome == "ran"
+    assert_clean(result, "extra_service_unlinked", evaluated=1)
     skipped = outcome(result, "extra_service_orphan")
     assert (skipped.outcome, skipped.evaluated) == ("skipped", 0)
     assert skipped.reason == "no coworkerextraservices file in the snapshot"
@@ -78,13 +87,13 @@ def test_extra_service_balance_mismatch__ledger_agrees(tmp_path):
         [allowance(20, RemainingUses=480)],
         [allowance_use(30, 20, CreditUsed=60), allowance_use(31, 20, CreditUsed=60)],
     )
-    assert found(result, "extra_service_balance_mismatch") == []
+    assert_clean(result, "extra_service_balance_mismatch", evaluated=1)
 
 
 def test_extra_service_balance_mismatch__allowance_without_uses_is_not_judged(tmp_path):
     result = _audit(tmp_path, [allowance(20, RemainingUses=100)], [])
-    assert found(result, "extra_service_balance_mismatch") == []
-    assert outcome(result, "extra_service_balance_mismatch").evaluated == 0
+    # Deliberately 0: an allowance with no use is not reconciled (contract, section 5).
+    assert_clean(result, "extra_service_balance_mismatch", evaluated=0)
 
 
 def test_extra_service_expired_use__after_midnight_expiry_day(tmp_path):

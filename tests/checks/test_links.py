@@ -3,6 +3,7 @@ denormalisation and eligibility of booking-credit uses."""
 
 from builders import (
     MISSING,
+    assert_clean,
     audit_records,
     credit,
     event_use,
@@ -10,7 +11,6 @@ from builders import (
     found,
     invoice_use,
     manual_use,
-    outcome,
     use,
 )
 
@@ -28,21 +28,21 @@ def test_orphan_use__credit_not_in_snapshot(tmp_path):
 def test_orphan_use__zero_is_the_apis_none_and_an_orphan(tmp_path):
     result = audit_records(tmp_path, credits=[credit(1)], uses=[use(10, 0)])
     assert found(result, "orphan_use") == [10]
-    assert found(result, "schema_violation") == []
+    assert_clean(result, "schema_violation", evaluated=2)  # the credit and the use
     assert "(the API's 'none')" in finding(result, "orphan_use")["message"]
 
 
 def test_orphan_use__existing_credit_is_clean(tmp_path):
     result = audit_records(tmp_path, credits=[credit(1, RemainingCredit=90.0)], uses=[use(10, 1)])
-    assert found(result, "orphan_use") == []
-    assert outcome(result, "orphan_use").evaluated == 1
+    assert_clean(result, "orphan_use", evaluated=1)
 
 
 def test_orphan_use__missing_key_is_a_schema_violation_not_an_orphan(tmp_path):
     result = audit_records(
         tmp_path, credits=[credit(1)], uses=[use(10, 1, CoworkerBookingCreditId=MISSING)]
     )
-    assert found(result, "orphan_use") == []
+    # Deliberately 0: the use's only key is missing, so there is nothing to match.
+    assert_clean(result, "orphan_use", evaluated=0)
     assert finding(result, "schema_violation")["field"] == "CoworkerBookingCreditId"
 
 
@@ -52,7 +52,7 @@ def test_orphan_use__credit_with_a_repeated_id_still_matches(tmp_path):
         credits=[credit(1, RemainingCredit=90.0), credit(1, RemainingCredit=90.0, UniqueId="x")],
         uses=[use(10, 1)],
     )
-    assert found(result, "orphan_use") == []
+    assert_clean(result, "orphan_use", evaluated=1)
 
 
 # --- unlinked_use and manual_adjustment ---------------------------------------------------
@@ -63,7 +63,7 @@ def test_unlinked_use__no_link_and_no_description(tmp_path):
     result = audit_records(tmp_path, credits=[credit(1, RemainingCredit=90.0)], uses=[bare])
     hit = finding(result, "unlinked_use")
     assert (hit["record_id"], hit["credit_id"], hit["expected"], hit["actual"]) == (10, 1, 1, 0)
-    assert found(result, "manual_adjustment") == []
+    assert_clean(result, "manual_adjustment", evaluated=1)
 
 
 def test_unlinked_use__blank_description_is_no_description(tmp_path):
@@ -97,9 +97,8 @@ def test_unlinked_use__each_kind_of_link_is_enough(tmp_path):
         credits=[credit(1, RemainingCredit=70.0)],
         uses=[use(10, 1), event_use(11, 1), invoice_use(12, 1)],
     )
-    assert found(result, "unlinked_use") == []
-    assert found(result, "multi_linked_use") == []
-    assert outcome(result, "unlinked_use").evaluated == 3
+    assert_clean(result, "unlinked_use", evaluated=3)
+    assert_clean(result, "multi_linked_use", evaluated=3)
 
 
 def test_unlinked_use__invalid_link_field_is_not_judged(tmp_path):
@@ -117,7 +116,8 @@ def test_unlinked_use__invalid_link_field_is_not_judged(tmp_path):
             )
         ],
     )
-    assert found(result, "unlinked_use") == []
+    # Deliberately 0: the one use's BookingId failed its schema, so its links are unknown.
+    assert_clean(result, "unlinked_use", evaluated=0)
     assert finding(result, "schema_violation")["field"] == "BookingId"
 
 
@@ -138,8 +138,9 @@ def test_manual_adjustment__note_without_link(tmp_path):
         hit["message"]
         == "manual adjustment of -10.00 GBP by admin@example.com: Goodwill credit for AC outage"
     )
-    assert found(result, "unlinked_use") == []
-    assert found(result, "non_positive_use") == []
+    assert_clean(result, "unlinked_use", evaluated=1)
+    # Deliberately 0: non_positive_use judges linked uses only, and an adjustment has no link.
+    assert_clean(result, "non_positive_use", evaluated=0)
 
 
 def test_manual_adjustment__linked_use_with_description_is_not_one(tmp_path):
@@ -148,7 +149,7 @@ def test_manual_adjustment__linked_use_with_description_is_not_one(tmp_path):
         credits=[credit(1, RemainingCredit=90.0)],
         uses=[use(10, 1, Description="Board meeting")],
     )
-    assert found(result, "manual_adjustment") == []
+    assert_clean(result, "manual_adjustment", evaluated=1)
 
 
 # --- multi_linked_use ---------------------------------------------------------------------
@@ -194,7 +195,8 @@ def test_non_positive_use__zero_and_negative_linked_uses(tmp_path):
 
 def test_non_positive_use__invalid_amount_is_not_judged(tmp_path):
     result = audit_records(tmp_path, credits=[credit(1)], uses=[use(10, 1, CreditUsed=None)])
-    assert found(result, "non_positive_use") == []
+    # Deliberately 0: the one use's CreditUsed is null, which fails its schema.
+    assert_clean(result, "non_positive_use", evaluated=0)
     assert finding(result, "schema_violation")["field"] == "CreditUsed"
 
 
@@ -247,8 +249,7 @@ def test_denormalisation_mismatch__consistent_uses_and_blank_strings_are_clean(t
         credits=[credit(1, RemainingCredit=70.0)],
         uses=[use(10, 1), event_use(11, 1), invoice_use(12, 1, BookingResourceName="")],
     )
-    assert found(result, "denormalisation_mismatch") == []
-    assert outcome(result, "denormalisation_mismatch").evaluated == 3
+    assert_clean(result, "denormalisation_mismatch", evaluated=3)
 
 
 # --- ineligible_use -----------------------------------------------------------------------
@@ -290,7 +291,8 @@ def test_ineligible_use__invoice_line_use_is_never_ineligible(tmp_path):
         ],
         uses=[invoice_use(10, 1)],
     )
-    assert found(result, "ineligible_use") == []
+    # Deliberately 0: only booking- and event-linked uses are judged for eligibility.
+    assert_clean(result, "ineligible_use", evaluated=0)
 
 
 def test_ineligible_use__booking_on_a_credit_not_for_events_is_fine(tmp_path):
@@ -299,5 +301,4 @@ def test_ineligible_use__booking_on_a_credit_not_for_events_is_fine(tmp_path):
         credits=[credit(1, RemainingCredit=90.0, CaneBeUsedForEvents=False)],
         uses=[use(10, 1)],
     )
-    assert found(result, "ineligible_use") == []
-    assert outcome(result, "ineligible_use").evaluated == 1
+    assert_clean(result, "ineligible_use", evaluated=1)

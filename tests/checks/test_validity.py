@@ -2,7 +2,16 @@
 in the wall clock of the credit's location."""
 
 import pytest
-from builders import audit_records, credit, finding, found, invoice_use, outcome, rules_file, use
+from builders import (
+    assert_clean,
+    audit_records,
+    credit,
+    finding,
+    found,
+    invoice_use,
+    rules_file,
+    use,
+)
 
 MARCH = {"ValidFrom": "2025-03-01T00:00:00", "ExpireDate": "2025-03-31T00:00:00"}
 
@@ -24,7 +33,10 @@ def test_expired_credit_use__midnight_expiry_covers_the_whole_day(tmp_path, star
     result = audit_records(
         tmp_path, credits=[credit(1, RemainingCredit=90.0, **MARCH)], uses=[_booking(10, start)]
     )
-    assert found(result, "expired_credit_use") == ([10] if expired else [])
+    if expired:
+        assert found(result, "expired_credit_use") == [10]
+    else:
+        assert_clean(result, "expired_credit_use", evaluated=1)
 
 
 def test_expired_credit_use__finding_shows_both_times(tmp_path):
@@ -51,7 +63,10 @@ def test_expired_credit_use__expiry_with_a_time_is_exact(tmp_path, start, expire
         credits=[credit(1, RemainingCredit=90.0, ExpireDate="2025-03-31T12:00:00")],
         uses=[_booking(10, start)],
     )
-    assert found(result, "expired_credit_use") == ([10] if expired else [])
+    if expired:
+        assert found(result, "expired_credit_use") == [10]
+    else:
+        assert_clean(result, "expired_credit_use", evaluated=1)
 
 
 def test_expired_credit_use__booking_time_wins_over_creation_time(tmp_path):
@@ -59,7 +74,7 @@ def test_expired_credit_use__booking_time_wins_over_creation_time(tmp_path):
     result = audit_records(
         tmp_path, credits=[credit(1, RemainingCredit=90.0, **MARCH)], uses=[booked_late]
     )
-    assert found(result, "expired_credit_use") == []
+    assert_clean(result, "expired_credit_use", evaluated=1)
 
 
 def test_expired_credit_use__invoice_use_is_dated_by_creation(tmp_path):
@@ -88,8 +103,8 @@ def test_expired_credit_use__credit_without_expiry_is_not_judged(tmp_path):
         credits=[credit(1, RemainingCredit=90.0, ExpireDate=None)],
         uses=[_booking(10, "2030-01-01T00:00:00")],
     )
-    assert found(result, "expired_credit_use") == []
-    assert outcome(result, "expired_credit_use").evaluated == 0
+    # Deliberately 0: a credit with no ExpireDate never expires, so its use is not judged.
+    assert_clean(result, "expired_credit_use", evaluated=0)
 
 
 def test_expired_credit_use__invalid_booking_time_is_not_judged(tmp_path):
@@ -98,7 +113,9 @@ def test_expired_credit_use__invalid_booking_time_is_not_judged(tmp_path):
         credits=[credit(1, RemainingCredit=90.0, **MARCH)],
         uses=[use(10, 1, BookingFromTime="01/04/2025 09:00", CreatedOn="2025-04-05T08:00:00Z")],
     )
-    assert found(result, "expired_credit_use") == []
+    # Deliberately 0: a booking use whose BookingFromTime failed has no usage time (no
+    # fallback to CreatedOn), so it is not judged.
+    assert_clean(result, "expired_credit_use", evaluated=0)
     assert finding(result, "schema_violation")["field"] == "BookingFromTime"
 
 
@@ -108,7 +125,8 @@ def test_expired_credit_use__orphans_are_not_judged(tmp_path):
         credits=[credit(1, **MARCH)],
         uses=[use(10, 2, BookingFromTime="2026-01-01T00:00:00")],
     )
-    assert found(result, "expired_credit_use") == []
+    # Deliberately 0: an orphan has no credit, so no window to be judged against.
+    assert_clean(result, "expired_credit_use", evaluated=0)
     assert found(result, "orphan_use") == [10]
 
 
@@ -131,7 +149,7 @@ def test_premature_credit_use__booked_early_for_a_meeting_inside_the_window(tmp_
     result = audit_records(
         tmp_path, credits=[credit(1, RemainingCredit=90.0, **MARCH)], uses=[early_booking]
     )
-    assert found(result, "premature_credit_use") == []
+    assert_clean(result, "premature_credit_use", evaluated=1)
 
 
 # --- time zones ---------------------------------------------------------------------------
@@ -151,7 +169,7 @@ def test_expired_credit_use__utc_times_are_read_in_the_location_zone(tmp_path):
     }
     in_utc = audit_records(tmp_path / "utc", **records)
     in_berlin = audit_records(tmp_path / "berlin", **records, rules=rules_file(tmp_path, BERLIN))
-    assert found(in_utc, "expired_credit_use") == []
+    assert_clean(in_utc, "expired_credit_use", evaluated=1)
     assert found(in_berlin, "expired_credit_use") == [10]
     assert finding(in_berlin, "expired_credit_use")["actual"] == "2025-04-01T00:30:00"
 
@@ -162,7 +180,7 @@ def test_expired_credit_use__local_times_without_offset_are_not_converted(tmp_pa
         "uses": [_booking(10, "2025-03-31T23:30:00")],
     }
     result = audit_records(tmp_path, **records, rules=rules_file(tmp_path, BERLIN))
-    assert found(result, "expired_credit_use") == []
+    assert_clean(result, "expired_credit_use", evaluated=1)
 
 
 def test_expired_credit_use__explicit_offsets_are_honoured(tmp_path):
@@ -172,7 +190,7 @@ def test_expired_credit_use__explicit_offsets_are_honoured(tmp_path):
         credits=[credit(1, RemainingCredit=90.0, **MARCH)],
         uses=[_booking(10, "2025-04-01T00:30:00+02:00")],
     )
-    assert found(result, "expired_credit_use") == []
+    assert_clean(result, "expired_credit_use", evaluated=1)
 
 
 def test_expired_credit_use__z_can_be_declared_local_wall_clock(tmp_path):
@@ -189,4 +207,4 @@ def test_expired_credit_use__z_can_be_declared_local_wall_clock(tmp_path):
         ),
     )
     assert found(as_utc, "expired_credit_use") == [10]
-    assert found(as_local, "expired_credit_use") == []
+    assert_clean(as_local, "expired_credit_use", evaluated=1)

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import termios
 import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -26,6 +28,7 @@ import pytest
 import recon
 from recon.entities import ALLOWANCE, CREDIT, CREDIT_USE, ENTITIES
 from recon.sandbox import ALL_ROLES, Faults, Mutations, Sandbox, SandboxConfig
+from recon.sandbox.app import Api
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 TOKEN = "tok-7Hq2-SANDBOX-secret"
@@ -342,27 +345,116 @@ def test_wrong_credentials_are_one_line_without_the_password(tmp_path):
     assert line.startswith("recon: ") and PASSWORD not in line
 
 
-def test_documented_limits_provoke_no_409(tmp_path):
+@dataclass(frozen=True)
+class _Exchange:
+    """One request the sandbox answered, timed by this process's monotonic clock."""
+
+    method: str
+    target: str
+    arrived: float
+    """When the sandbox began to handle it: after the client sent it."""
+    answered: float
+    """When its answer was ready: before the client could receive it."""
+    status: int
+    retry_after: str | None
+
+
+@pytest.fixture
+def exchanges(monkeypatch) -> list[_Exchange]:
+    """Every request the sandbox answers, as it answers them.
+
+    The sandbox runs in this process, so its request handler can be watched: it still
+    answers every request itself. (Its ``stats`` count 409s but keep no times.)
+    """
+    log: list[_Exchange] = []
+    handle = Api.handle
+
+    def watched(api, request):
+        arrived = time.monotonic()
+        response = handle(api, request)
+        headers = dict(response.headers)
+        log.append(
+            _Exchange(
+                request.method,
+                request.target,
+                arrived,
+                time.monotonic(),
+                response.status,
+                headers.get("Retry-After"),
+            )
+        )
+        return response
+
+    monkeypatch.setattr(Api, "handle", watched)
+    return log
+
+
+def _assert_every_409_honoured(log: list[_Exchange]) -> None:
+    """After each 409, the request it refused is sent again, no sooner than Retry-After.
+
+    A guarantee, not a race: the client cannot see the 409 before the sandbox answered it,
+    and then waits Retry-After before sending anything; the sandbox sees the request again
+    only after that. (Requests of other threads already on their way may arrive sooner.)
+    """
+    ordered = sorted(log, key=lambda exchange: exchange.arrived)
+    for refused in (exchange for exchange in ordered if exchange.status == 409):
+        wait = int(refused.retry_after)
+        assert wait >= 1
+        again = next(
+            (
+                later
+                for later in ordered
+                if later.arrived >= refused.answered
+                and (later.method, later.target) == (refused.method, refused.target)
+            ),
+            None,
+        )
+        assert again is not None, f"{refused.target} was refused and never asked again"
+        assert again.arrived - refused.answered >= wait, (
+            f"{refused.target} asked again {again.arrived - refused.answered:.3f} s after a 409 "
+            f"with Retry-After {wait}"
+        )
+
+
+def _assert_throttled_fetch_complete(snapshot, stats, log, sample_frames) -> None:
+    """Every record fetched; every request answered 200 or 409; every 409 honoured and
+    counted in the manifest; no request failed."""
+    manifest = json.loads((snapshot / "manifest.json").read_text())
+    statuses = Counter(exchange.status for exchange in log)
+    assert set(statuses) <= {200, 409}, statuses
+    assert manifest["retries"] == 0 and not stats.faults
+    assert manifest["throttled"] == stats.throttled == statuses[409]
+    served = sum(sum(counts.values()) for counts in stats.requests.values())
+    assert manifest["requests"] == len(log) == served
+    _assert_every_409_honoured(log)
+    fetched = _frames(snapshot)
+    assert fetched.keys() == sample_frames.keys()
+    for entity, frame in sample_frames.items():
+        pd.testing.assert_frame_equal(fetched[entity], frame, check_like=True)
+
+
+def test_within_the_documented_limits_every_409_is_honoured(tmp_path, sample_frames, exchanges):
+    # The client paces itself to the documented limits, so 409s should be rare; but how
+    # many the server sends depends on timing on a loaded machine, so the test asserts
+    # what the client guarantees: whatever 409s came were honoured, and nothing failed.
     with _sandbox(limits="documented") as sandbox:
         address = ("--base-url", sandbox.base_url)
         run = recon_cli("fetch", *address, "--out", tmp_path / "snap", "--page-size", "500")
         stats = sandbox.stats
     assert run.returncode == 0, run.stderr
-    assert stats.throttled == 0
     assert sum(stats.searches.values()) >= 10
+    _assert_throttled_fetch_complete(tmp_path / "snap", stats, exchanges, sample_frames)
 
 
-def test_a_client_past_the_limits_is_throttled_and_still_gets_everything(tmp_path, sample_frames):
+def test_a_client_past_the_limits_is_throttled_and_still_gets_everything(
+    tmp_path, sample_frames, exchanges
+):
     with _sandbox(limits="documented") as sandbox:
         run = recon_cli(*_fetch_args(sandbox, tmp_path / "snap", "--page-size", "500"))
         stats = sandbox.stats
     assert run.returncode == 0, run.stderr
     assert stats.throttled > 0, "limits off on the client should have hit the server's 409s"
-    manifest = json.loads((tmp_path / "snap" / "manifest.json").read_text())
-    assert manifest["throttled"] == stats.throttled
-    pd.testing.assert_frame_equal(
-        _frames(tmp_path / "snap")[CREDIT_USE], sample_frames[CREDIT_USE], check_like=True
-    )
+    _assert_throttled_fetch_complete(tmp_path / "snap", stats, exchanges, sample_frames)
 
 
 def test_since_merges_a_record_created_after_the_first_fetch(tmp_path):
