@@ -15,6 +15,7 @@ The names below are imported on first use (PEP 562), so ``import recon`` and
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -67,6 +68,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
+        if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}"):
+            return importlib.import_module(f".{name}", __name__)  # a submodule: recon.entities
         raise AttributeError(f"module 'recon' has no attribute '{name}'")
     imported = importlib.import_module(f".{module}", __name__)
     value = getattr(imported, name)
