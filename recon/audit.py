@@ -26,6 +26,7 @@ from .config import RuleSet, load_ruleset
 from .derived import Derived
 from .errors import UsageError
 from .exitcodes import ExitCode, FailOn, Severity, exit_code_for
+from .fingerprints import fingerprints
 from .load import Snapshot, load_snapshot
 from .moments import parse_moment
 
@@ -144,7 +145,8 @@ def audit(
         outcomes.append(outcome)
         if found is not None:
             pieces.append(found)
-    found = findings.sort(findings.concat(pieces, findings.COLUMNS))
+    found = findings.concat(pieces, findings.COLUMNS[:-1])
+    found = findings.sort(found.assign(fingerprint=fingerprints(found, loaded)))
     loaded.check_manifest()
     by_severity = {
         severity: int((found["severity"] == severity.value).sum()) for severity in Severity
@@ -185,7 +187,7 @@ def _run(rule: Rule, derived: Derived) -> tuple[RuleOutcome, pd.DataFrame | None
     evaluation = rule.function(derived)
     found = evaluation.findings.assign(rule=rule.id, severity=setting.severity.value)
     outcome = RuleOutcome(rule.id, Outcome.RAN, setting.severity, evaluation.evaluated, len(found))
-    return outcome, found[list(findings.COLUMNS)]
+    return outcome, found[list(findings.COLUMNS[:-1])]
 
 
 def _summary(

@@ -28,9 +28,10 @@ RULE_COLUMNS: tuple[str, ...] = (
 )
 """What a rule fills in for each finding."""
 
-COLUMNS: tuple[str, ...] = ("rule", "severity", *RULE_COLUMNS)
+COLUMNS: tuple[str, ...] = ("rule", "severity", *RULE_COLUMNS, "fingerprint")
 """Every finding, in findings.json order. ``row`` is the 1-based position of the
-record in its entity's file (pages flattened), for records with no usable Id."""
+record in its entity's file (pages flattened), for records with no usable Id;
+``fingerprint`` names the finding across runs (``recon.fingerprints``)."""
 
 SORT_KEYS: tuple[str, ...] = ("rule", "entity", "record_id", "credit_id", "field", "row", "message")
 

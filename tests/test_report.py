@@ -71,6 +71,8 @@ def test_findings_json_values(tmp_path):
         "1 use sums to 35.00 GBP (difference 5.00 GBP, tolerance 0.005)",
         "expected": 40.0,
         "actual": 35.0,
+        # v1: sha256 of rule, entity, UniqueId and discriminator, joined by U+001F
+        "fingerprint": "v1:1e7fd9b5be25411165af72acdf27ead7",
     }
 
 
