@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import findings
 from ._version import __version__
+from .baseline import Change, compare, load_baseline
 from .checks import RULES, Rule
 from .config import RuleSet, load_ruleset
 from .derived import Derived
@@ -114,16 +115,20 @@ def audit(
     rules: str | Path | None = None,
     as_of: str | dt.datetime | pd.Timestamp | None = None,
     fail_on: str | FailOn = FailOn.ERROR,
+    baseline: str | Path | None = None,
+    fail_on_new: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> AuditResult:
     """Audit the snapshot directory ``snapshot``.
 
-    ``progress``, when given, is called with a line naming each stage as it starts (the
-    CLI shows them on a terminal). ``rules`` is a rule-set file laid over the default one;
-    ``as_of`` the moment
-    the audit speaks for (default: now); ``fail_on`` the lowest severity that
-    makes ``exit_code`` 1. Raises a ``ReconError`` when the run cannot be done;
-    bad records are findings, never exceptions.
+    ``rules`` is a rule-set file laid over the default one; ``as_of`` the moment the audit
+    speaks for (default: now); ``fail_on`` the lowest severity that makes ``exit_code`` 1.
+    ``baseline`` is an earlier run's findings.json (or a directory holding one): each
+    finding is then marked new, unchanged or updated against it, and with ``fail_on_new``
+    only new and updated findings count toward the exit status. ``progress``, when given,
+    is called with a line naming each stage as it starts (the CLI shows them on a
+    terminal). Raises a ``ReconError`` when the run cannot be done; bad records are
+    findings, never exceptions.
     """
     try:
         fail_on = FailOn(fail_on)
@@ -133,6 +138,9 @@ def audit(
     say = progress or (lambda stage: None)
     moment = parse_as_of(as_of)
     ruleset = load_ruleset(rules)
+    earlier = load_baseline(baseline) if baseline is not None else None
+    if fail_on_new and earlier is None:
+        raise UsageError("fail_on_new needs a baseline to tell new findings from known ones")
     say(f"reading and validating {snapshot}")
     loaded = load_snapshot(snapshot, ruleset)
     records = sum(len(loaded.frame(entity)) for entity in loaded.files)
@@ -145,14 +153,30 @@ def audit(
         outcomes.append(outcome)
         if found is not None:
             pieces.append(found)
-    found = findings.concat(pieces, findings.COLUMNS[:-1])
-    found = findings.sort(found.assign(fingerprint=fingerprints(found, loaded)))
+    found = findings.concat(pieces, findings.COLUMNS[: -len(findings.OVER_TIME_COLUMNS)])
+    found = found.assign(fingerprint=fingerprints(found, loaded))
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    change, first_seen, resolved = compare(found, earlier, stamp)
+    found = findings.sort(found.assign(baseline=change, first_seen=first_seen))
     loaded.check_manifest()
     by_severity = {
         severity: int((found["severity"] == severity.value).sum()) for severity in Severity
     }
-    exit_code = exit_code_for(by_severity, fail_on)
+    gating = found
+    if fail_on_new:
+        gating = found[found["baseline"].isin([Change.NEW.value, Change.UPDATED.value])]
+    exit_code = exit_code_for(
+        {s: int((gating["severity"] == s.value).sum()) for s in Severity}, fail_on
+    )
     summary = _summary(found, outcomes, by_severity, loaded, ruleset, moment, fail_on, exit_code)
+    summary["gate"] = {"fail_on": fail_on.value, "only_new": fail_on_new}
+    if earlier is not None:
+        summary["baseline"] = {
+            "file": str(earlier.path),
+            "as_of": earlier.as_of,
+            **{c.value: int((found["baseline"] == c.value).sum()) for c in Change},
+            "resolved": resolved,
+        }
     return AuditResult(
         findings=found,
         summary=summary,
@@ -187,7 +211,7 @@ def _run(rule: Rule, derived: Derived) -> tuple[RuleOutcome, pd.DataFrame | None
     evaluation = rule.function(derived)
     found = evaluation.findings.assign(rule=rule.id, severity=setting.severity.value)
     outcome = RuleOutcome(rule.id, Outcome.RAN, setting.severity, evaluation.evaluated, len(found))
-    return outcome, found[list(findings.COLUMNS[:-1])]
+    return outcome, found[list(findings.COLUMNS[: -len(findings.OVER_TIME_COLUMNS)])]
 
 
 def _summary(

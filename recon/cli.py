@@ -192,6 +192,17 @@ def _add_audit_options(parser: argparse.ArgumentParser) -> None:
         help="lowest severity that fails the run (default: error)",
     )
     parser.add_argument(
+        "--baseline",
+        metavar="OLD",
+        help="an earlier run's findings.json (or its report directory, or a close bundle): "
+        "mark each finding new, unchanged or updated, and list the resolved ones",
+    )
+    parser.add_argument(
+        "--fail-on-new",
+        action="store_true",
+        help="with --baseline: exit 1 only for new or updated findings at or above --fail-on",
+    )
+    parser.add_argument(
         "--format",
         dest="formats",
         action="append",
@@ -306,7 +317,9 @@ def _run(args: argparse.Namespace) -> ExitCode:
     snapshot = out / "snapshot"
     as_of = _moment(args.as_of, "--as-of")
     _fetch_into(snapshot, args)
-    result = audit(snapshot, rules=args.rules, as_of=as_of, fail_on=args.fail_on)
+    result = audit(
+        snapshot, rules=args.rules, as_of=as_of, fail_on=args.fail_on, **_over_time(args)
+    )
     written = write_reports(result, out, args.formats or tuple(FORMATS), title=_run_title(out))
     _report(result, written, quiet=args.quiet)
     return result.exit_code
@@ -350,13 +363,30 @@ def _audit(args: argparse.Namespace) -> ExitCode:
     as_of = _moment(args.as_of, "--as-of")
     progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
     result = audit(
-        args.snapshot, rules=args.rules, as_of=as_of, fail_on=args.fail_on, progress=progress
+        args.snapshot,
+        rules=args.rules,
+        as_of=as_of,
+        fail_on=args.fail_on,
+        progress=progress,
+        **_over_time(args),
     )
     progress("writing the reports")
     written = write_reports(result, args.out, args.formats or tuple(FORMATS))
     progress.done()
     _report(result, written, quiet=args.quiet)
     return result.exit_code
+
+
+def _over_time(args: argparse.Namespace) -> dict[str, object]:
+    """The audit's --baseline and --fail-on-new, checked as the user gave them."""
+    if args.fail_on_new and not args.baseline:
+        raise UsageError("--fail-on-new needs --baseline OLD (an earlier run's findings.json)")
+    if args.baseline is None:
+        return {}
+    from .baseline import load_baseline
+
+    load_baseline(args.baseline, "--baseline")  # errors name the option, not the argument
+    return {"baseline": args.baseline, "fail_on_new": args.fail_on_new}
 
 
 def _moment(value: str | None, option: str) -> object:

@@ -28,10 +28,14 @@ RULE_COLUMNS: tuple[str, ...] = (
 )
 """What a rule fills in for each finding."""
 
-COLUMNS: tuple[str, ...] = ("rule", "severity", *RULE_COLUMNS, "fingerprint")
+OVER_TIME_COLUMNS: tuple[str, ...] = ("fingerprint", "baseline", "first_seen")
+"""What the audit adds to each finding about runs before it: its fingerprint
+(``recon.fingerprints``), its change against ``--baseline`` (new, unchanged, updated;
+null without a baseline) and the ``as_of`` of the first run it was seen in."""
+
+COLUMNS: tuple[str, ...] = ("rule", "severity", *RULE_COLUMNS, *OVER_TIME_COLUMNS)
 """Every finding, in findings.json order. ``row`` is the 1-based position of the
-record in its entity's file (pages flattened), for records with no usable Id;
-``fingerprint`` names the finding across runs (``recon.fingerprints``)."""
+record in its entity's file (pages flattened), for records with no usable Id."""
 
 SORT_KEYS: tuple[str, ...] = ("rule", "entity", "record_id", "credit_id", "field", "row", "message")
 

@@ -45,6 +45,7 @@ def build_context(
         "findings": records,
         "title": title_of(result.summary, title),
         "gate": gate(result.summary),
+        "since": since_baseline(result.summary, records),
         "result": result,
     }
     if "html" in formats:
@@ -84,14 +85,37 @@ def gate(summary: dict[str, Any]) -> dict[str, Any]:
         state, label = "fail", "FAIL"
     else:
         state, label = "pass", "PASS"
+    only_new = bool(summary.get("gate", {}).get("only_new"))
     return {
         "state": state,
         "label": label,
+        "only_new": only_new,
         "errors": counts["error"],
         "warnings": counts["warning"],
         "info": counts["info"],
         "fail_on": summary["fail_on"],
         "exit_code": summary["exit_code"],
+    }
+
+
+def since_baseline(summary: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
+    """What changed since the baseline run, for the section every report opens with: the
+    new and updated findings, most severe first, and the counts (None without one)."""
+    baseline = summary.get("baseline")
+    if not baseline:
+        return {"given": False}
+    rank = {"error": 0, "warning": 1, "info": 2}
+    changed = [record for record in records if record["baseline"] in ("new", "updated")]
+    changed.sort(key=lambda record: (rank.get(record["severity"], 3), record["rule"]))
+    return {
+        "given": True,
+        "file": baseline["file"],
+        "as_of": baseline["as_of"],
+        "new": baseline["new"],
+        "updated": baseline["updated"],
+        "unchanged": baseline["unchanged"],
+        "resolved": len(baseline["resolved"]),
+        "findings": changed,
     }
 
 

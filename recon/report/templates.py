@@ -36,6 +36,13 @@ def markdown_cell(value: Any) -> str:
     return _AUTOLINKS.sub(_ZERO_WIDTH_SPACE, text)
 
 
+def markdown_code(value: Any) -> str:
+    """Text safe inside a Markdown code span in a table cell: one line, no backtick to end
+    the span, pipes escaped (a code span shows everything else as it is, links included)."""
+    text = " ".join(("" if value is None else str(value)).split())
+    return text.replace("`", "'").replace("|", "\\|")
+
+
 def number(value: int | float) -> str:
     """Thousands separators: ``1,234,567``."""
     return f"{value:,}"
@@ -52,5 +59,6 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["md"] = markdown_cell
+    env.filters["md_code"] = markdown_code
     env.filters["number"] = number
     return env
