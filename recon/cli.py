@@ -21,6 +21,7 @@ from .audit import AuditResult, Outcome, audit, parse_as_of
 from .errors import ReconError, UsageError
 from .exitcodes import ExitCode, FailOn
 from .fetch import FetchOptions, credentials, fetch
+from .fetch import options as fetch_bounds
 from .fetch.client import DEFAULT_BASE_URL, MAX_PAGE_SIZE
 from .fetch.credentials import redact
 from .report import FORMATS, write_reports
@@ -124,6 +125,7 @@ def _add_fetch_options(parser: argparse.ArgumentParser) -> None:
         default="documented",
         help="client-side rate limits: the API's documented ones (default), or off for a sandbox",
     )
+    fetch_bounds.add_arguments(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary")
 
 
@@ -209,6 +211,7 @@ def _fetch_options(args: argparse.Namespace) -> FetchOptions:
         page_size=args.page_size,
         concurrency=args.concurrency,
         limits=args.limits,
+        **fetch_bounds.values(args),
     )
 
 

@@ -2,7 +2,9 @@
 
 Each entity is walked (``walk.Walk``) with its pages stored as they arrive
 (``store.FetchStore``), so an interrupted fetch resumes; when every walk is
-complete the pages become Parquet files and a manifest (``writer``). With
+complete, what changed meanwhile is re-read until the entities describe one
+moment (``moment``), and the pages become Parquet files and a manifest
+(``writer``). With
 ``since`` only records updated since then are fetched and merged into the
 snapshot already there; ``find_deletions`` adds a pass over every Id that
 drops records the API no longer has.
@@ -10,7 +12,9 @@ drops records the API no longer has.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import sys
 import threading
 from collections.abc import Mapping
@@ -21,6 +25,7 @@ from typing import Any
 
 import httpx
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
@@ -28,13 +33,13 @@ from .. import __version__, readers
 from ..entities import ENTITIES, Entity
 from ..errors import FetchError, UsageError
 from ..snapshot import FORMATS, MANIFEST, read_manifest
-from . import writer
-from .client import DEFAULT_BASE_URL, NexudusClient, Page
+from . import moment, writer
+from .client import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES, NexudusClient, Page
 from .credentials import Credentials
 from .limits import RateLimiter, Unlimited
 from .retry import RetryPolicy
 from .store import FetchStore
-from .walk import RANGES_PER_THREAD, Walk
+from .walk import MAX_REQUESTS, RANGES_PER_THREAD, Walk
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,14 @@ class FetchOptions:
     concurrency: int = 4
     limits: str = "documented"
     """``documented`` (the API's published limits) or ``off``."""
+    max_response_bytes: int = MAX_RESPONSE_BYTES
+    """The cap on one response body; past it the fetch stops (``ResponseTooLarge``)."""
+    request_timeout: float = 300.0
+    """Seconds one request may take, first byte to last, whatever the server's pace."""
+    tries: int = 8
+    """Tries per request on failures that may pass (5xx, resets, timeouts, bad bodies)."""
+    max_requests: int = MAX_REQUESTS
+    """The absolute cap on requests per entity (a bound from TotalItems applies below it)."""
 
 
 def fetch(
@@ -66,8 +79,9 @@ def fetch(
     credentials = credentials or Credentials.from_environment()
     filters = filters_by_entity(options.filters)
     previous = _check_out(out, incremental=options.since is not None)
-    started = _now()
     store = FetchStore(out, _fingerprint(options)).open()
+    started = _parse_iso(store.started(_iso(_now())))
+    retry = retry or RetryPolicy(attempts=options.tries, deadline=options.request_timeout)
     limiter = Unlimited() if options.limits == "off" else RateLimiter()
     # Each entity's snapshot file is made in the background while the next entity is
     # walked, unless the files depend on the end of every walk (a merge, the deletion pass).
@@ -77,7 +91,13 @@ def fetch(
     committed = False
     try:
         with NexudusClient(
-            options.base_url, credentials, transport=transport, limiter=limiter, retry=retry
+            options.base_url,
+            credentials,
+            transport=transport,
+            limiter=limiter,
+            retry=retry,
+            max_response_bytes=options.max_response_bytes,
+            on_retry=tqdm.write if progress else None,
         ) as client:
             walks = {}
             for entity in ENTITIES:
@@ -96,21 +116,48 @@ def fetch(
                 if options.find_deletions
                 else {}
             )
+            if not pipelined:
+                finishing = {
+                    entity: background.submit(
+                        _finish, out, store, deferred.parsed, entity, previous, live
+                    )
+                    for entity, deferred in finishing.items()
+                }
+            finished = {entity: future.result() for entity, future in finishing.items()}
+            settled = moment.settle(
+                client,
+                {entity: filters[entity] for entity in ENTITIES},
+                started,
+                functools.partial(_held, finished),
+                store.root,
+                size=options.page_size,
+                concurrency=options.concurrency,
+                max_requests=options.max_requests,
+                now=_now,
+            )
             stats = dict(client.stats)
-        if not pipelined:
-            finishing = {
-                entity: background.submit(
-                    _finish, out, store, deferred.parsed, entity, previous, live
-                )
-                for entity, deferred in finishing.items()
-            }
+        for entity, path in settled.pages.items():
+            # The records re-read join the walk's pages, last: the snapshot keeps the last
+            # version of each record, made the way every snapshot of stored pages is made.
+            for line in path.read_bytes().splitlines():
+                store.append(entity, line)
+            writer.discard([finished[entity].staged])
+            finishing[entity] = background.submit(_finish, out, store, None, entity, previous, live)
+        walked = finished
         finished = {entity: future.result() for entity, future in finishing.items()}
+        for entity in settled.pages:
+            # Rows re-read are no duplicates: count the walk's only.
+            finished[entity] = dataclasses.replace(
+                finished[entity], duplicates=walked[entity].duplicates
+            )
         entities = {
             entity.name: _entity_record(
                 walks[entity], done.fetched, done.duplicates, previous, entity, live
             )
             for entity, done in finished.items()
         }
+        for name, record in entities.items():
+            record["records_reread"] = settled.reread.get(name, 0)
         manifest = {
             "format": 1,
             "recon_version": __version__,
@@ -125,6 +172,7 @@ def fetch(
             "throttled": stats.get("throttled", 0),
             "resumed": store.resumed,
             "previous": _previous_summary(previous),
+            "moment": settled.manifest(),
             "entities": entities,
         }
         writer.commit(out, [done.staged for done in finished.values()], manifest)
@@ -160,14 +208,15 @@ class _Deferred:
 def _finish(
     out: Path,
     store: FetchStore,
-    parsed: writer.PageRecords,
+    parsed: writer.PageRecords | None,
     entity: Entity,
     previous: dict[str, Any] | None,
     live: dict[Entity, set[int]],
 ) -> _Finished:
-    """The entity's records, each Id once, merged into the earlier snapshot if any, staged."""
+    """The entity's records, each Id once, merged into the earlier snapshot if any, staged.
+    ``parsed`` None: from the stored pages."""
     # Pages of an earlier, interrupted run are only in the stored pages.
-    received = None if store.resumed else parsed.table()
+    received = None if store.resumed or parsed is None else parsed.table()
     if received is None:
         received = writer.records_table(store.pages_path(entity), entity)
     fresh, duplicates = writer.keep_last_by_id(received)
@@ -177,6 +226,24 @@ def _finish(
     elif entity in live:
         table = writer.merge(fresh.schema.empty_table(), fresh, live[entity])
     return _Finished(writer.stage(out, entity, table), fresh.num_rows, duplicates)
+
+
+def _held(finished: dict[Entity, _Finished], entity: Entity, ids: list[int]) -> dict[int, Any]:
+    """``UpdatedOn`` of the records of ``ids`` in the entity's staged table (the walk's)."""
+    if not ids:
+        return {}
+    path = finished[entity].staged.temporary
+    names = pq.read_schema(path).names
+    if "Id" not in names or "UpdatedOn" not in names:
+        return {}
+    table = pq.read_table(path, columns=["Id", "UpdatedOn"])
+    if not pa.types.is_integer(table.schema.field("Id").type):
+        return {}
+    wanted = pc.is_in(table.column("Id"), value_set=pa.array(ids, pa.int64()))
+    found = table.filter(pc.fill_null(wanted, False))
+    return dict(
+        zip(found.column("Id").to_pylist(), found.column("UpdatedOn").to_pylist(), strict=True)
+    )
 
 
 def filters_by_entity(filters: Mapping[str, str]) -> dict[Entity, dict[str, str]]:
@@ -237,6 +304,7 @@ def _walk(
             concurrency=options.concurrency,
             ranges_per_thread=_ranges_per_thread(options),
             records_schema=readers.typed_schema(entity),
+            max_requests=options.max_requests,
         ).run()
     finally:
         bar.close()
@@ -256,6 +324,7 @@ def _live_ids(
         size=options.page_size,
         concurrency=options.concurrency,
         ranges_per_thread=_ranges_per_thread(options),
+        max_requests=options.max_requests,
     ).run()
     return ids
 
@@ -352,6 +421,10 @@ def _fingerprint(options: FetchOptions) -> dict[str, Any]:
         "since": _iso(options.since) if options.since else None,
         "page_size": options.page_size,
     }
+
+
+def _parse_iso(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
 
 
 def _now() -> dt.datetime:

@@ -5,8 +5,10 @@ interrupted fetch loses nothing and the same command resumes it:
 
 - ``<stem>.pages``: one page envelope per line, exactly as the API sent it
   (line breaks outside strings removed), appended as pages arrive;
-- ``state.json``: the options of the fetch and each entity's walk state,
-  rewritten atomically after every page.
+- ``state.json``: the options of the fetch, when it started, and each
+  entity's walk state, rewritten atomically after every page;
+- ``<stem>.moment.pages``: the pages re-read to bring the entities to one
+  moment (``moment``), rewritten by every run.
 
 A page written but not yet recorded in the state is fetched again on
 resume; records are deduplicated by Id when the snapshot is written, so that
@@ -73,6 +75,14 @@ class FetchStore:
         """The entity's walk state (a live dict: change it, then ``save``)."""
         with self._lock:
             return self._state["entities"].setdefault(entity.stem, {})
+
+    def started(self, now: str) -> str:
+        """When this fetch began: ``now``, or the moment saved by the run it resumes (the
+        passes that bring a fetch to one moment re-read what changed since then)."""
+        with self._lock:
+            started = self._state.setdefault("started", now)
+        self.save()
+        return started
 
     def pages_path(self, entity: Entity) -> Path:
         return self.root / f"{entity.stem}.pages"

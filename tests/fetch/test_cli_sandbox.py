@@ -211,6 +211,7 @@ def test_a_killed_fetch_resumes_without_starting_over(tmp_path, sample_frames):
         process.wait(timeout=30)
         assert process.returncode == -signal.SIGKILL, "the fetch finished before it was killed"
         first_searches = sum(sandbox.stats.searches.values())
+        first_credit_searches = sandbox.stats.searches[CREDIT.name]
 
         assert not (out / "manifest.json").exists()
         refused = recon_cli("audit", out, "--out", tmp_path / "report")
@@ -219,11 +220,16 @@ def test_a_killed_fetch_resumes_without_starting_over(tmp_path, sample_frames):
 
         resumed = recon_cli(*args)
         second_searches = sum(sandbox.stats.searches.values()) - first_searches
+        second_credit_searches = sandbox.stats.searches[CREDIT.name] - first_credit_searches
     assert resumed.returncode == 0, resumed.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["resumed"] is True
     total_pages = sum(entity["pages"] for entity in manifest["entities"].values())
-    assert second_searches < total_pages, "the rerun fetched everything again"
+    # Each pass that brings the entities to one moment searches every entity once more.
+    passes = manifest["moment"]["passes"]
+    assert second_searches - passes * len(ENTITIES) < total_pages, "the rerun started over"
+    # Credits are walked first: their walk was complete when the fetch was killed.
+    assert second_credit_searches == passes, "credits were walked again"
     fetched = _frames(out)
     for entity, frame in sample_frames.items():
         pd.testing.assert_frame_equal(fetched[entity], frame, check_like=True)
@@ -252,9 +258,12 @@ def test_a_failed_fetch_keeps_its_pages_and_the_same_command_resumes(tmp_path):
         resumed = recon_cli(*args)
         searches = sandbox.stats.searches
     assert resumed.returncode == 0, resumed.stderr
-    assert searches[CREDIT.name] == 0 < credit_searches, "credits were fetched again"
+    manifest = json.loads((out / "manifest.json").read_text())
+    # Only the pass that brings the entities to one moment searched credits again.
+    passes = manifest["moment"]["passes"]
+    assert searches[CREDIT.name] == passes < credit_searches, "credits were fetched again"
     assert searches[ALLOWANCE.name] > 0
-    assert json.loads((out / "manifest.json").read_text())["resumed"] is True
+    assert manifest["resumed"] is True
 
 
 @pytest.mark.parametrize(
