@@ -254,6 +254,8 @@ def _fetch_summary(snapshot: Path, manifest: dict, seconds: float) -> str:
             f"{entity['pages']} page{'' if entity['pages'] == 1 else 's'}"
         )
         lines += [f"  {'':<{width}}  note: {note}" for note in entity["notes"]]
+    for name, role in manifest.get("refused", {}).items():
+        lines.append(f"  {name}: refused (the account lacks {role}); the audit skips its rules")
     lines.append(f"Snapshot: {snapshot} ({MANIFEST})")
     return "\n".join(lines)
 

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from .. import __version__, readers
 from ..entities import ENTITIES, Entity
-from ..errors import FetchError, UsageError
+from ..errors import AccessDenied, FetchError, UsageError
 from ..snapshot import FORMATS, MANIFEST, read_manifest
 from . import moment, writer
 from .client import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES, NexudusClient, Page
@@ -62,6 +62,10 @@ class FetchOptions:
     """Tries per request on failures that may pass (5xx, resets, timeouts, bad bodies)."""
     max_requests: int = MAX_REQUESTS
     """The absolute cap on requests per entity (a bound from TotalItems applies below it)."""
+    entities: tuple[str, ...] = ()
+    """Names (or API paths) of the entities to fetch; empty: all four."""
+    restart: bool = False
+    """Discard the state of an unfinished fetch in ``out`` instead of resuming it."""
 
 
 def fetch(
@@ -76,10 +80,12 @@ def fetch(
     """Fetch a snapshot into ``out``; returns its manifest. Raises a ``FetchError`` (exit 2)
     when the API cannot be fetched from; what was fetched is kept for the next run."""
     out = Path(out)
+    check_base_url(options.base_url)
+    chosen = chosen_entities(options.entities)
     credentials = credentials or Credentials.from_environment()
     filters = filters_by_entity(options.filters)
     previous = _check_out(out, incremental=options.since is not None)
-    store = FetchStore(out, _fingerprint(options)).open()
+    store = FetchStore(out, _fingerprint(options)).open(restart=options.restart)
     started = _parse_iso(store.started(_iso(_now())))
     retry = retry or RetryPolicy(attempts=options.tries, deadline=options.request_timeout)
     limiter = Unlimited() if options.limits == "off" else RateLimiter()
@@ -97,22 +103,33 @@ def fetch(
             limiter=limiter,
             retry=retry,
             max_response_bytes=options.max_response_bytes,
-            on_retry=tqdm.write if progress else None,
+            # Beside the progress bars, on the terminal: what is retried, and the wait.
+            on_retry=functools.partial(tqdm.write, file=sys.stderr) if progress else None,
         ) as client:
             walks = {}
-            for entity in ENTITIES:
+            refused: dict[str, str] = {}
+            for entity in chosen:
                 entity_filters = {**filters[entity], **_since_filter(entity, options.since)}
                 parsed = writer.PageRecords(entity)
-                walks[entity] = _walk(
-                    client, entity, store, entity_filters, options, progress, parsed
-                )
+                try:
+                    walks[entity] = _walk(
+                        client, entity, store, entity_filters, options, progress, parsed
+                    )
+                except AccessDenied as exc:
+                    if entity.required:
+                        raise
+                    # An optional entity the account may not read: the audit skips its
+                    # rules and says so; the fetch goes on with what it may read.
+                    refused[entity.name] = exc.role
+                    store.forget(entity)
+                    continue
                 finishing[entity] = (
                     background.submit(_finish, out, store, parsed, entity, previous, {})
                     if pipelined
                     else _Deferred(parsed)
                 )
             live = (
-                {e: _live_ids(client, e, filters[e], options) for e in ENTITIES}
+                {e: _live_ids(client, e, filters[e], options) for e in walks}
                 if options.find_deletions
                 else {}
             )
@@ -126,7 +143,7 @@ def fetch(
             finished = {entity: future.result() for entity, future in finishing.items()}
             settled = moment.settle(
                 client,
-                {entity: filters[entity] for entity in ENTITIES},
+                {entity: filters[entity] for entity in walks},
                 started,
                 functools.partial(_held, finished),
                 store.root,
@@ -173,9 +190,16 @@ def fetch(
             "resumed": store.resumed,
             "previous": _previous_summary(previous),
             "moment": settled.manifest(),
-            "entities": entities,
+            "entities_chosen": [entity.name for entity in chosen],
+            "refused": refused,
+            "entities": {**_carried(previous, walks), **entities},
         }
-        writer.commit(out, [done.staged for done in finished.values()], manifest)
+        writer.commit(
+            out,
+            [done.staged for done in finished.values()],
+            manifest,
+            stale=_stale_files(out, previous, manifest),
+        )
         committed = True
     finally:
         background.shutdown(wait=True, cancel_futures=True)
@@ -226,6 +250,66 @@ def _finish(
     elif entity in live:
         table = writer.merge(fresh.schema.empty_table(), fresh, live[entity])
     return _Finished(writer.stage(out, entity, table), fresh.num_rows, duplicates)
+
+
+def check_base_url(text: str) -> None:
+    """Refuse a ``--base-url`` that no request could reach, before any request is made."""
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        url = None
+    if url is not None and url.scheme in ("http", "https") and url.host and not url.query:
+        return
+    hint = ""
+    if url is not None and not url.scheme and "." in text and " " not in text:
+        hint = f" (did you mean https://{text.strip('/')}?)"
+    raise UsageError(
+        f"--base-url '{text}' is not the address of an API: give http:// or https:// and a "
+        f"host, e.g. {DEFAULT_BASE_URL}{hint}"
+    )
+
+
+def chosen_entities(names: tuple[str, ...]) -> tuple[Entity, ...]:
+    """The entities named (by name or API path, any case), in fetch order; all when none."""
+    if not names:
+        return ENTITIES
+    wanted = set()
+    for name in names:
+        entity = next(
+            (e for e in ENTITIES if name.strip().lower() in (e.name.lower(), e.stem)), None
+        )
+        if entity is None:
+            known = ", ".join(e.name for e in ENTITIES)
+            raise UsageError(f"--entities: '{name}' is none of the entities; choose from {known}")
+        wanted.add(entity)
+    return tuple(entity for entity in ENTITIES if entity in wanted)
+
+
+def _carried(previous: dict[str, Any] | None, walked: dict[Entity, Any]) -> dict[str, Any]:
+    """The earlier snapshot's entities this incremental fetch did not walk: kept as they were."""
+    if previous is None:
+        return {}
+    names = {entity.name for entity in walked}
+    return {
+        name: entry
+        for name, entry in previous.get("entities", {}).items()
+        if name not in names and isinstance(entry, dict)
+    }
+
+
+def _stale_files(
+    out: Path, previous: dict[str, Any] | None, manifest: dict[str, Any]
+) -> list[Path]:
+    """Files an earlier fetch wrote into ``out`` for entities this one does not hold."""
+    earlier = read_manifest(out) if out.is_dir() else None
+    kept = {e.stem for e in ENTITIES if e.name in manifest["entities"]}
+    return [
+        out / f"{entity.stem}.parquet"
+        for entity in ENTITIES
+        if entity.stem not in kept
+        and earlier is not None
+        and entity.name in earlier.get("entities", {})
+    ]
 
 
 def _held(finished: dict[Entity, _Finished], entity: Entity, ids: list[int]) -> dict[int, Any]:
@@ -420,6 +504,7 @@ def _fingerprint(options: FetchOptions) -> dict[str, Any]:
         "filters": dict(sorted(options.filters.items())),
         "since": _iso(options.since) if options.since else None,
         "page_size": options.page_size,
+        "entities": [entity.name for entity in chosen_entities(options.entities)],
     }
 
 

@@ -1,4 +1,4 @@
-"""The command-line options of ``recon fetch`` and ``recon run`` that bound a fetch.
+"""The command-line options of ``recon fetch`` and ``recon run`` that bound and scope a fetch.
 
 Kept beside the fetch they configure; ``recon.cli`` adds them to its parsers
 (``add_arguments``) and passes their values on to ``FetchOptions``
@@ -69,10 +69,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"most requests per entity (default {MAX_REQUESTS:,}, the API's daily limit)",
     )
 
+    parser.add_argument(
+        "--entities",
+        action="append",
+        default=[],
+        metavar="NAME[,NAME]",
+        help="fetch only these entities (names or API paths; repeatable; default: all four)",
+    )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard an unfinished fetch in the snapshot directory instead of resuming it",
+    )
+
 
 def values(args: argparse.Namespace) -> dict[str, Any]:
     """``FetchOptions`` keyword arguments from the parsed options."""
     return {
+        "entities": tuple(
+            name.strip() for item in args.entities for name in item.split(",") if name.strip()
+        ),
+        "restart": args.restart,
         "request_timeout": args.request_timeout,
         "max_response_bytes": max(1, int(args.max_response_mb * 2**20)),
         "tries": args.tries,

@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 import recon
-from recon.entities import ALLOWANCE, CREDIT, CREDIT_USE, ENTITIES
+from recon.entities import CREDIT, CREDIT_USE, ENTITIES
 from recon.sandbox import ALL_ROLES, Faults, Mutations, Sandbox, SandboxConfig
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
@@ -237,7 +237,7 @@ def test_a_killed_fetch_resumes_without_starting_over(tmp_path, sample_frames):
 
 def test_a_failed_fetch_keeps_its_pages_and_the_same_command_resumes(tmp_path):
     out = tmp_path / "snap"
-    lacking = f"{ALLOWANCE.name}-List"
+    lacking = f"{CREDIT_USE.name}-List"
     with _sandbox(roles=ALL_ROLES - {lacking}) as sandbox:
         port = sandbox.port
         args = _fetch_args(sandbox, out)
@@ -246,11 +246,11 @@ def test_a_failed_fetch_keeps_its_pages_and_the_same_command_resumes(tmp_path):
     assert failed.returncode == 2
     assert failed.stdout == ""
     (line,) = failed.stderr.splitlines()
-    assert line.startswith("recon: ") and ALLOWANCE.name in line and lacking in line
+    assert line.startswith("recon: ") and CREDIT_USE.name in line and lacking in line
     assert "Traceback" not in failed.stderr
     assert (out / ".recon-fetch" / f"{CREDIT.stem}.pages").stat().st_size > 0
-    # Credits and their uses were made into Parquet while the next entity was walked:
-    # nothing of that is left to look like (part of) a snapshot.
+    # Credits were made into Parquet while the next entity was walked: nothing of that is
+    # left to look like (part of) a snapshot.
     assert sorted(path.name for path in out.iterdir()) == [".recon-fetch"]
 
     # The role is granted; the same command on the same URL picks up where it stopped.
@@ -262,7 +262,7 @@ def test_a_failed_fetch_keeps_its_pages_and_the_same_command_resumes(tmp_path):
     # Only the pass that brings the entities to one moment searched credits again.
     passes = manifest["moment"]["passes"]
     assert searches[CREDIT.name] == passes < credit_searches, "credits were fetched again"
-    assert searches[ALLOWANCE.name] > 0
+    assert searches[CREDIT_USE.name] > 0
     assert manifest["resumed"] is True
 
 

@@ -159,7 +159,18 @@ def test_faults_past_the_retries_are_one_clear_error():
 
 
 @pytest.mark.parametrize("status", [409, 429])
-def test_throttling_waits_as_long_as_retry_after_says(status):
+@pytest.mark.parametrize(
+    ("answer", "wait"),
+    [
+        ({"headers": {"Retry-After": "7"}}, 7.0),
+        ({"json": {"Message": "Too many requests. Wait 7 seconds."}}, 7.0),
+        ({"text": "API calls quota exceeded! Try again in 2.5 seconds"}, 2.5),
+        ({"headers": {"Retry-After": "3"}, "text": "Wait 9 seconds"}, 3.0),
+        ({"text": "slow down"}, 1.0),
+    ],
+    ids=["retry-after", "body-wait", "body-try-again", "header-first", "neither"],
+)
+def test_throttling_waits_as_long_as_the_server_says(status, answer, wait):
     calls = []
 
     class Recording(Unlimited):
@@ -173,7 +184,7 @@ def test_throttling_waits_as_long_as_retry_after_says(status):
     def handler(request):
         calls.append(request)
         if len(calls) == 1:
-            return httpx.Response(status, headers={"Retry-After": "7"})
+            return httpx.Response(status, **answer)
         return page([{"Id": 1}])
 
     limiter = Recording()
@@ -185,7 +196,7 @@ def test_throttling_waits_as_long_as_retry_after_says(status):
         retry=RetryPolicy(sleep=lambda s: None),
     )
     assert api.search(CREDIT).count == 1
-    assert limiter.deferred == [7.0] and api.stats["throttled"] == 1 and api.stats["failures"] == 0
+    assert limiter.deferred == [wait] and api.stats["throttled"] == 1 and api.stats["failures"] == 0
 
 
 def test_a_password_is_exchanged_for_a_token_with_the_form_grant():
