@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 import recon
+from recon import readers
 from recon.entities import CREDIT, CREDIT_USE
 from recon.fetch import Credentials, NexudusClient, RetryPolicy, Unlimited
 
@@ -293,3 +294,29 @@ def test_secrets_appear_in_no_message_or_repr():
             texts.append(str(exc))
     assert len(texts) == 5
     assert not any(TOKEN in text or PASSWORD in text for text in texts)
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"null", "not a page envelope but a JSON null"),
+        (b" null\n", "not a page envelope but a JSON null"),
+        (b"[]", "not a page envelope but a JSON array"),
+        (b"42", "not a page envelope but a JSON number"),
+        (b'"OK"', "not a page envelope but a JSON string"),
+        (b"true", "not a page envelope but a JSON boolean"),
+        (b"", "not JSON"),
+        (b'{"Records": null}', "Records is a JSON null, not a list"),
+        (b'{"Records": 5}', "Records is a JSON number, not a list"),
+        (b'{"Records": {"Id": 1}}', "Records is a JSON object, not a list"),
+        (b'{"Records": []} null', "not JSON"),
+    ],
+)
+def test_a_body_that_is_not_a_page_is_retried_then_one_clear_error(body, said):
+    """Never handed to pyarrow's JSON reader when it is not an object: 'null' crashes it."""
+    for schema in (readers.typed_schema(CREDIT), None):  # the walk's parse, and the checks'
+        api = client(lambda r: httpx.Response(200, content=body), attempts=2)
+        with pytest.raises(recon.errors.ApiUnavailable) as raised:
+            api.search(CREDIT, records_schema=schema)
+        assert said in str(raised.value) and "2 tries failed" in str(raised.value)
+        assert api.stats["requests"] == 2

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fetch.test_cli_sandbox import AS_OF, SAMPLE_ONCE, _fetch_args, _sandbox, recon_cli
+from fetch.test_cli_sandbox import AS_OF, _fetch_args, _sandbox, recon_cli
+from fetch.test_hostile_server import LEDGER
 
 from recon.entities import CREDIT, CREDIT_USE, ENTITIES
 from recon.sandbox import LedgerChange
@@ -38,14 +39,14 @@ def _balance_findings(snapshot: Path, report: Path) -> set[tuple[str, int]]:
 
 def test_credits_and_uses_changed_between_entities_are_fetched_as_of_one_moment(tmp_path):
     change = LedgerChange(credits=3, entity=CREDIT_USE, at_search=1, seed=5)
-    with _sandbox(ledger_change=change) as sandbox:
+    with _sandbox(snapshot=LEDGER, ledger_change=change) as sandbox:
         before = {entity.name: sandbox.records(entity) for entity in ENTITIES}
-        run = recon_cli(*_fetch_args(sandbox, tmp_path / "snap"))
+        run = recon_cli(*_fetch_args(sandbox, tmp_path / "snap", "--page-size", "50"))
         after = {entity.name: sandbox.records(entity) for entity in ENTITIES}
         (event,) = sandbox.mutations_log
     assert run.returncode == 0, run.stderr
     assert event.cause == "ledger change" and len(event.inserted) == 3
-    assert before == {name: SAMPLE_ONCE[name] for name in before}
+    assert before == {name: LEDGER[name] for name in before}
 
     known = _balance_findings(_write(tmp_path / "before", before), tmp_path / "r-before")
     known |= _balance_findings(_write(tmp_path / "after", after), tmp_path / "r-after")
