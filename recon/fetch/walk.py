@@ -184,6 +184,9 @@ class Walk:
                 "record(s), but records followed it: walked on by Id"
             )
             state["mode"] = "keyset"
+            # The server serves pages of this size, whatever was asked: a page that holds
+            # as many is full, and the next one is asked for.
+            state["page_size"] = page.count
             state["cursor"] = _edge(page.ids, "ascending" if order == "single" else order)
             state["cursor_copies"] = int((page.ids == state["cursor"]).sum())
             if order == "single":
@@ -191,7 +194,9 @@ class Walk:
         elif not self._more(page):
             state["mode"] = "single page"
             state["complete"] = True
-        elif order == "unordered":
+        elif order == "unordered" or not page.ids.size:
+            # No Id to page from (an empty page that TotalItems says is not the last, or
+            # records without integer Ids): offset walks, which stop at the pages' end.
             state["mode"] = "offset"
         else:
             state["mode"] = "keyset"

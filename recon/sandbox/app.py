@@ -9,6 +9,7 @@ under one lock, so concurrent requests see each change whole.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -325,6 +326,8 @@ class Api:
                 convention=query.convention_of(entity, self.config.dir_convention),
                 honour_id_range=self.config.honour_id_range,
             )
+            if hostile_now and 0 < hostile.serve_size < search.size:
+                search = dataclasses.replace(search, size=hostile.serve_size)
             total, page = query.select(table, search, self._cache[entity])
             if count:
                 self._stats.searches[entity.name] += 1
@@ -553,7 +556,10 @@ def _hostile_page(
             "records-object": b'{"Records":{},"TotalItems":' + str(total).encode() + b"}",
         }[hostile.body]
         return Response(200, body, JSON, trickle=hostile.trickle)
-    body = query.envelope(search, math.floor(total * hostile.total_items_scale), page)
+    claimed = math.floor(total * hostile.total_items_scale)
+    if hostile.total_items_at_most is not None:
+        claimed = min(claimed, hostile.total_items_at_most)
+    body = query.envelope(search, claimed, page)
     if hostile.padding:
         body = body[:-1] + b',"Padding":"' + b"x" * hostile.padding + b'"}'
     return Response(200, body, JSON, trickle=hostile.trickle)

@@ -71,6 +71,8 @@ _HOSTILE_SETTINGS: dict[str, Any] = {
     "entity": str,
     "after-searches": int,
     "total-items-scale": float,
+    "total-items-at-most": int,
+    "serve-size": int,
     "endless": lambda text: text.lower() in ("1", "true", "yes", "on"),
     "padding": int,
     "trickle": float,
@@ -152,8 +154,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=[],
         metavar="SETTING=VALUE",
         help="misbehave on purpose: entity=NAME, after-searches=N, total-items-scale=X, "
-        "endless, padding=BYTES, trickle=SECONDS, body=null|list|number|string|records-null|"
-        "records-object, redirect=URL, redirect-status=3xx (repeatable)",
+        "total-items-at-most=N, serve-size=N, endless, padding=BYTES, trickle=SECONDS, "
+        "body=null|list|number|string|records-null|records-object, redirect=URL, "
+        "redirect-status=3xx (repeatable)",
     )
     parser.add_argument(
         "--ledger-change",

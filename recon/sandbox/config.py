@@ -119,6 +119,12 @@ class Hostile:
     after_searches: int = 0
     total_items_scale: float = 1.0
     """``TotalItems`` is the true count times this, rounded down (0.2: too low; 10: too high)."""
+    total_items_at_most: int | None = None
+    """``TotalItems`` is never more than this (with ``serve_size`` the same: every page claims
+    to be the only one)."""
+    serve_size: int = 0
+    """Serve at most this many records a page, whatever ``size`` asks (0: as asked), as the
+    API does with its default of 25 when it ignores ``size``."""
     endless: bool = False
     """Pages past the last record are filled with made-up records (copies of the last one,
     with Ids past the highest), so every page is full and the pages never end."""
@@ -135,7 +141,7 @@ class Hostile:
     def __post_init__(self) -> None:
         if self.body is not None and self.body not in BODIES:
             raise ValueError(f"unknown hostile body {self.body!r}; known: {', '.join(BODIES)}")
-        if self.total_items_scale < 0 or self.padding < 0 or self.trickle < 0:
+        if min(self.total_items_scale, self.padding, self.trickle, self.serve_size) < 0:
             raise ValueError("hostile total_items_scale, padding and trickle must be 0 or more")
         if not 300 <= self.redirect_status < 400:
             raise ValueError(f"a redirect status is 3xx, not {self.redirect_status}")

@@ -89,6 +89,19 @@ def test_a_total_items_too_low_is_walked_past_and_every_record_fetched(tmp_path)
     assert any("TotalItems" in note and "too low" in note for note in uses["notes"]), uses
 
 
+def test_pages_smaller_than_asked_each_claiming_to_be_the_only_one_are_walked_past(tmp_path):
+    """The issue's case: 25 records a page whatever size asks, and TotalItems 25 on each."""
+    out = tmp_path / "snap"
+    hostile = _hostile(serve_size=25, total_items_at_most=25)
+    with _sandbox(snapshot=LEDGER, hostile=hostile) as sandbox:
+        run = recon_cli(*_fetch_args(sandbox, out), timeout=120)  # size=1000 asked
+    assert run.returncode == 0, run.stderr
+    ids = sorted(_frames(out)[CREDIT_USE]["Id"].tolist())
+    assert ids == sorted(use["Id"] for use in LEDGER[CREDIT_USE.name]) and len(ids) > 25
+    uses = json.loads((out / "manifest.json").read_text())["entities"][CREDIT_USE.name]
+    assert any("but records followed it: walked on by Id" in note for note in uses["notes"])
+
+
 def test_a_total_items_too_high_stops_the_fetch_naming_both_counts(tmp_path):
     out, run, stats = _fetch(tmp_path, _hostile(total_items_scale=10))
     line = _stopped(run, out)
