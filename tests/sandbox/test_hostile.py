@@ -58,12 +58,14 @@ def test_padding_and_redirects(start, client):
     assert answer.headers["Location"] == f"http://other.invalid{USES}?size=3"
 
 
-def test_a_trickled_body_arrives_whole_one_byte_at_a_time(start, client):
+def test_a_trickled_body_arrives_whole(start, client):
+    """Only that it is whole: that it is slow shows in the fetch's deadline test
+    (tests/fetch/test_hostile_server.py), where no whole answer can come in time."""
+    plain = client(start()).get(CREDITS, params={"size": 1})
     sandbox = start(hostile=Hostile(trickle=0.001, entity="CoworkerBookingCredit"))
     with client(sandbox).stream("GET", CREDITS, params={"size": 1}) as answer:
-        chunks = list(answer.iter_raw())
-    assert len(chunks) > 100 and max(len(chunk) for chunk in chunks) <= 2
-    assert json.loads(b"".join(chunks))["Records"][0]["Id"] == 1
+        body = b"".join(answer.iter_raw())
+    assert body == plain.content and json.loads(body)["Records"][0]["Id"] == 1
 
 
 def test_a_ledger_change_keeps_the_ledger_balanced_before_and_after(start, client, data):
