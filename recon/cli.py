@@ -171,6 +171,9 @@ def _add_fetch_options(parser: argparse.ArgumentParser) -> None:
         default="documented",
         help="client-side rate limits: the API's documented ones (default), or off for a sandbox",
     )
+    from .fetch import options as fetch_bounds
+
+    fetch_bounds.add_arguments(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary")
 
 
@@ -278,6 +281,12 @@ def _positive(text: str) -> int:
     return value
 
 
+def _fetch_bound_values(args: argparse.Namespace) -> dict[str, object]:
+    from .fetch import options as fetch_bounds
+
+    return fetch_bounds.values(args)
+
+
 def _fetch_options(args: argparse.Namespace) -> FetchOptions:
     from .audit import parse_as_of
     from .fetch import FetchOptions
@@ -301,6 +310,7 @@ def _fetch_options(args: argparse.Namespace) -> FetchOptions:
         page_size=args.page_size,
         concurrency=args.concurrency,
         limits=args.limits,
+        **_fetch_bound_values(args),
     )
 
 
@@ -352,6 +362,8 @@ def _fetch_summary(snapshot: Path, manifest: dict, seconds: float) -> str:
             f"{entity['pages']} page{'' if entity['pages'] == 1 else 's'}"
         )
         lines += [f"  {'':<{width}}  note: {note}" for note in entity["notes"]]
+    for name, role in manifest.get("refused", {}).items():
+        lines.append(f"  {name}: refused (the account lacks {role}); the audit skips its rules")
     lines.append(f"Snapshot: {snapshot} ({MANIFEST})")
     return "\n".join(lines)
 

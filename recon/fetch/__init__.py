@@ -4,12 +4,45 @@
 usable alone for search, get, batch get and create.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ..nexudus import DEFAULT_BASE_URL
-from .client import NexudusClient, Page
-from .credentials import Credentials
-from .fetcher import FetchOptions, fetch
-from .limits import DOCUMENTED, DOCUMENTED_WRITES, RateLimiter, Unlimited, Window
-from .retry import RetryPolicy
+
+# The client, the fetcher and the limits load httpx and pyarrow: imported on first use,
+# so that `recon --help` (which reads fetch/options.py) loads neither.
+_LAZY = {
+    "NexudusClient": "client",
+    "Page": "client",
+    "Credentials": "credentials",
+    "FetchOptions": "fetcher",
+    "fetch": "fetcher",
+    "DOCUMENTED": "limits",
+    "DOCUMENTED_WRITES": "limits",
+    "RateLimiter": "limits",
+    "Unlimited": "limits",
+    "Window": "limits",
+    "RetryPolicy": "retry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'recon.fetch' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from .client import NexudusClient, Page
+    from .credentials import Credentials
+    from .fetcher import FetchOptions, fetch
+    from .limits import DOCUMENTED, DOCUMENTED_WRITES, RateLimiter, Unlimited, Window
+    from .retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -10,6 +10,7 @@ token and for a missing role.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Generator
 
@@ -24,9 +25,10 @@ class TokenEndpointUnavailable(Exception):
 
 
 class NexudusAuth(httpx.Auth):
-    # httpx reads each response body before handing it to ``auth_flow`` (the token
-    # endpoint's JSON is needed); a flow that overrides sync_auth_flow would skip that.
-    requires_response_body = True
+    # The API's answers are streamed by the client, which caps their size and time: httpx
+    # must not read them whole here. The token endpoint's answers are read in
+    # ``_obtain_token``, the only place that needs a body.
+    requires_response_body = False
 
     def __init__(self, credentials: Credentials, token_url: str) -> None:
         self._credentials = credentials
@@ -59,8 +61,9 @@ class NexudusAuth(httpx.Auth):
             response = yield self._token_request(
                 {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
             )
+            body = _read(response)
             if response.status_code == 200:
-                self._accept(response)
+                self._accept(body)
                 return
         if not self._credentials.can_sign_in:
             return
@@ -71,24 +74,26 @@ class NexudusAuth(httpx.Auth):
                 "password": self._credentials.password or "",
             }
         )
+        body = _read(response)
         if response.status_code in (400, 401):
             raise CredentialsError(
-                f"signing in to {self._token_url} failed ({_describe_refusal(response)}); "
+                f"signing in to {self._token_url} failed "
+                f"({_describe_refusal(response.status_code, body)}); "
                 "check NEXUDUS_USERNAME and NEXUDUS_PASSWORD"
             )
         if response.status_code != 200:
             raise TokenEndpointUnavailable(f"HTTP {response.status_code} from {self._token_url}")
-        self._accept(response)
+        self._accept(body)
 
     def _token_request(self, form: dict[str, str]) -> httpx.Request:
         # Form-encoded, not JSON: the token endpoint refuses JSON bodies.
         return httpx.Request("POST", self._token_url, data=form)
 
-    def _accept(self, response: httpx.Response) -> None:
+    def _accept(self, body: bytes) -> None:
         try:
-            answer = response.json()
+            answer = json.loads(body)
             token = answer["access_token"]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             raise TokenEndpointUnavailable(
                 f"no access_token in the answer of {self._token_url}"
             ) from exc
@@ -97,13 +102,22 @@ class NexudusAuth(httpx.Auth):
         self._generation += 1
 
 
-def _describe_refusal(response: httpx.Response) -> str:
+def _read(response: httpx.Response) -> bytes:
+    """A token endpoint's answer, read whole (httpx reads it again before the next request
+    of the flow, so it cannot be streamed here; a token answer is a few hundred bytes)."""
     try:
-        answer = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}"
+        return response.read()
+    except httpx.HTTPError as exc:
+        raise TokenEndpointUnavailable(f"{type(exc).__name__} reading the token answer") from exc
+
+
+def _describe_refusal(status: int, body: bytes) -> str:
+    try:
+        answer = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return f"HTTP {status}"
     if isinstance(answer, dict):
         reason = answer.get("error_description") or answer.get("error")
         if isinstance(reason, str):
             return reason.rstrip(".")
-    return f"HTTP {response.status_code}"
+    return f"HTTP {status}"

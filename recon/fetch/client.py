@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -28,7 +29,9 @@ from ..nexudus import MAX_PAGE_SIZE
 from . import pages
 from .auth import NexudusAuth, TokenEndpointUnavailable
 from .credentials import Credentials, redact
+from .errors import KEPT, Redirected, ResponseTooLarge
 from .limits import DOCUMENTED_WRITES, RateLimiter
+from .options import MAX_RESPONSE_BYTES
 from .retry import THROTTLED, RetryPolicy, retry_after
 
 T = TypeVar("T")
@@ -36,6 +39,10 @@ T = TypeVar("T")
 
 class BadBody(Exception):
     """A 200 whose body is not what the endpoint returns (truncated, HTML, another shape)."""
+
+
+class _DeadlinePassed(Exception):
+    """The answer did not come whole within the deadline per request (retried)."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +73,14 @@ class NexudusClient:
         limiter: RateLimiter | None = None,
         write_limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
+        self.max_response_bytes = max_response_bytes
+        self.on_retry = on_retry
+        """Told of every retry and throttled wait, one line each (a terminal shows them)."""
         self.limiter = limiter or RateLimiter()
         self.write_limiter = write_limiter or RateLimiter(DOCUMENTED_WRITES)
         self.stats: Counter[str] = Counter()
@@ -78,7 +90,9 @@ class NexudusClient:
             base_url=self.base_url,
             auth=NexudusAuth(credentials, f"{self.base_url}/api/token"),
             transport=transport,
-            timeout=self.retry.timeout,
+            # No single read may outlast the deadline of the whole request.
+            timeout=min(self.retry.timeout, self.retry.deadline),
+            follow_redirects=False,
             headers={"User-Agent": f"recon/{__version__}", "Accept": "application/json"},
             # The limiter paces the moment a request goes out, as close to the wire as
             # httpx lets us: the API counts arrivals, and work done between taking a slot
@@ -171,47 +185,75 @@ class NexudusClient:
         *,
         entity: Entity,
         role: str,
-        parse: Callable[[httpx.Response], T],
+        parse: Callable[[bytes], T],
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         missing: Any = BadBody,
-        refused: Callable[[Entity, httpx.Response], Exception] | None = None,
+        refused: Callable[[Entity, bytes, int], Exception] | None = None,
     ) -> T:
-        failures = throttled = 0
+        failures = throttled = refusals = 0
         while True:
             self._count("requests")
             try:
-                response = self._http.request(method, path, params=params, json=json_body)
+                status, headers, body = self._exchange(method, path, params, json_body, entity)
+            except httpx.ConnectError as exc:
+                # Nothing listens there (or the name does not resolve): a server that is
+                # down for a moment comes back soon, a wrong --base-url never does.
+                refusals += 1
+                problem = f"cannot connect ({_describe(exc)})"
+                if refusals >= self.retry.connect_attempts:
+                    raise ApiUnavailable(
+                        self._final(
+                            entity,
+                            method,
+                            path,
+                            refusals,
+                            problem,
+                            advice="check --base-url and that the API is up, then run again",
+                        )
+                    ) from exc
             except (httpx.TimeoutException, httpx.TransportError, TokenEndpointUnavailable) as exc:
-                problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                problem = _describe(exc)
+            except _DeadlinePassed as exc:
+                problem = str(exc)
             else:
-                status = response.status_code
                 if status in THROTTLED:
                     throttled += 1
                     self._count("throttled")
                     if throttled > self.retry.throttled_waits:
                         raise ApiUnavailable(
-                            self._final(method, path, throttled, f"HTTP {status} (throttled)")
+                            self._final(
+                                entity, method, path, throttled, f"HTTP {status} (throttled)"
+                            )
                         )
-                    self.limiter.defer(retry_after(response))
+                    wait = retry_after(headers, body)
+                    self._notify(f"{entity.name}: HTTP {status} (throttled), waiting {wait:g} s")
+                    self.limiter.defer(wait)
                     continue
+                if 300 <= status < 400:
+                    raise Redirected(self._redirected(entity, method, path, status, headers))
                 if status == 401:
                     raise AccessDenied(entity.name, role)
                 if status == 404 and missing is not BadBody:
                     return missing
                 if status == 400 and refused is not None:
-                    raise refused(entity, response)
+                    raise refused(entity, body, status)
                 if 400 <= status < 500:
                     raise ApiUnavailable(
                         self._final(
-                            method, path, 1, f"HTTP {status}: {_excerpt(response)}", retried=False
+                            entity,
+                            method,
+                            path,
+                            1,
+                            f"HTTP {status}: {_excerpt_bytes(body)}",
+                            retried=False,
                         )
                     )
                 if status < 300:
                     try:
-                        return parse(response)
+                        return parse(body)
                     except BadBody as exc:
-                        problem = f"unusable body ({exc})"
+                        problem = f"HTTP {status} with {exc}"
                     except CreateRejected:
                         raise
                 else:
@@ -219,8 +261,78 @@ class NexudusClient:
             failures += 1
             self._count("failures")
             if failures >= self.retry.attempts:
-                raise ApiUnavailable(self._final(method, path, failures, problem))
-            self.retry.sleep(self.retry.backoff_for(failures))
+                raise ApiUnavailable(self._final(entity, method, path, failures, problem))
+            wait = self.retry.backoff_for(failures)
+            self._notify(f"{entity.name}: {problem}; try {failures + 1} in {wait:.1f} s")
+            self.retry.sleep(wait)
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        entity: Entity,
+    ) -> tuple[int, httpx.Headers, bytes]:
+        """One request: (status, headers, body), the body streamed under the size cap and
+        the whole exchange under the deadline (httpx's own timeouts are per read, which a
+        server sending a byte at a time never trips)."""
+        deadline = time.monotonic() + self.retry.deadline
+        request = self._http.build_request(method, path, params=params, json=json_body)
+        response = self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_response_bytes:
+                raise ResponseTooLarge(
+                    self._too_large(entity, method, path, f"announces {int(declared):,} bytes")
+                )
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > self.max_response_bytes:
+                    raise ResponseTooLarge(
+                        self._too_large(entity, method, path, f"passed it ({len(body):,} bytes)")
+                    )
+                if time.monotonic() > deadline:
+                    raise _DeadlinePassed(
+                        f"no whole answer within the {self.retry.deadline:g} s deadline per "
+                        f"request (--request-timeout; {len(body):,} bytes had come)"
+                    )
+        finally:
+            response.close()
+        return response.status_code, response.headers, bytes(body)
+
+    def _notify(self, message: str) -> None:
+        if self.on_retry is not None:
+            self.on_retry(redact(message, self._secrets))
+
+    def _too_large(self, entity: Entity, method: str, path: str, what: str) -> str:
+        cap = self.max_response_bytes / 2**20
+        return redact(
+            f"{entity.name}: {method} {self.base_url}{path}: the answer {what}, over the cap of "
+            f"{cap:g} MiB per response (--max-response-mb); a page of {MAX_PAGE_SIZE} records "
+            "is a few MiB: check --base-url, or raise --max-response-mb if the API's pages "
+            f"really are that large; {KEPT}",
+            self._secrets,
+        )
+
+    def _redirected(
+        self, entity: Entity, method: str, path: str, status: int, headers: httpx.Headers
+    ) -> str:
+        location = headers.get("Location")
+        where = f"pointing to {location}" if location else "with no Location"
+        target = httpx.URL(self.base_url).join(location) if location else None
+        advice = (
+            f"if the API moved, pass --base-url {target.scheme}://{target.netloc.decode()}"
+            if target is not None and target.scheme in ("http", "https") and target.host
+            else "check --base-url"
+        )
+        return redact(
+            f"{entity.name}: {method} {self.base_url}{path}: the server answered HTTP {status} "
+            f"{where}; recon follows no redirect (it could carry the token to another host): "
+            f"{advice}; {KEPT}",
+            self._secrets,
+        )
 
     def _pace(self, request: httpx.Request) -> None:
         self.limiter.acquire()
@@ -232,12 +344,20 @@ class NexudusClient:
             self.stats[name] += 1
 
     def _final(
-        self, method: str, path: str, tries: int, problem: str, *, retried: bool = True
+        self,
+        entity: Entity,
+        method: str,
+        path: str,
+        tries: int,
+        problem: str,
+        *,
+        retried: bool = True,
+        advice: str = "run the same command again to resume",
     ) -> str:
         what = f"{tries} tries failed" if retried else "refused"
         text = (
-            f"{method} {self.base_url}{path}: {what}; last: {problem}; "
-            "what was fetched is kept: run the same command again to resume"
+            f"{entity.name}: {method} {self.base_url}{path}: {what}; last: {problem}; "
+            f"{KEPT}: {advice}"
         )
         return redact(text, self._secrets)
 
@@ -264,15 +384,17 @@ def _one_line(body: bytes) -> bytes:
 
 
 def _typed_page_parser(declared: pa.Schema) -> Callable[[httpx.Response], Page]:
-    def parse(response: httpx.Response) -> Page:
-        line = _one_line(response.content)
+    def parse(body: bytes) -> Page:
+        if not _looks_like_an_object(body):
+            return _parse_page_slowly(body)  # raises BadBody, naming what came
+        line = _one_line(body)
         envelopes = pages.typed_envelopes(pa.py_buffer(line), declared)
         if envelopes is None or envelopes.num_rows != 1 or envelopes["Records"].null_count:
-            return _parse_page(response)  # Ids only; the snapshot then reads the stored pages
+            return _parse_page(body)  # Ids only; the snapshot then reads the stored pages
         records = pages.records_of(envelopes, declared)
         ids = records.column("Id")
         if not pa.types.is_integer(ids.type):
-            return _parse_page(response)
+            return _parse_page(body)
         total = _first_int(envelopes, "TotalItems")
         direction = (
             envelopes["CurrentSortDirection"][0].as_py()
@@ -297,9 +419,16 @@ def _first_int(envelopes: pa.Table, name: str) -> int | None:
     return envelopes[name][0].as_py()
 
 
-def _parse_page(response: httpx.Response) -> Page:
+def _looks_like_an_object(body: bytes) -> bool:
+    """Whether the body starts as a JSON object. Anything else must never reach pyarrow's
+    JSON reader: a body that is ``null`` crashes the process there (pyarrow 26)."""
+    return body.lstrip(b" \t\r\n").startswith(b"{")
+
+
+def _parse_page(body: bytes) -> Page:
     """The page's Ids and counts, read by pyarrow (no Python object per record, GIL released)."""
-    body = response.content
+    if not _looks_like_an_object(body):
+        return _parse_page_slowly(body)
     line = _one_line(body)
     try:
         table = pajson.read_json(
@@ -325,10 +454,18 @@ def _parse_page_slowly(body: bytes) -> Page:
     """The same from ``json``: for pages pyarrow cannot type (an Id that is not an integer)."""
     try:
         envelope = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadBody(f"not JSON: {_excerpt_bytes(body)}") from exc
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("Records"), list):
-        raise BadBody(f"not a page envelope: {_excerpt_bytes(body)}")
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadBody(f"a body that is not JSON ({_excerpt_bytes(body)})") from exc
+    if not isinstance(envelope, dict):
+        raise BadBody(
+            f"a body that is not a page envelope but a JSON {_json_kind(envelope)} "
+            f"({_excerpt_bytes(body)})"
+        )
+    if not isinstance(envelope.get("Records"), list):
+        raise BadBody(
+            f"a page envelope whose Records is a JSON {_json_kind(envelope.get('Records'))}, "
+            f"not a list ({_excerpt_bytes(body)})"
+        )
     records = envelope["Records"]
     ids = [r.get("Id") for r in records if isinstance(r, dict)]
     ids = np.array(
@@ -345,35 +482,35 @@ def _parse_page_slowly(body: bytes) -> Page:
     )
 
 
-def _parse_object(response: httpx.Response) -> dict[str, Any]:
-    value = _json(response)
+def _parse_object(body: bytes) -> dict[str, Any]:
+    value = _json(body)
     if not isinstance(value, dict):
-        raise BadBody(f"not a record: {_excerpt(response)}")
+        raise BadBody(f"a body that is not a record ({_excerpt_bytes(body)})")
     return value
 
 
-def _parse_array(response: httpx.Response) -> list[dict[str, Any]]:
-    value = _json(response)
+def _parse_array(body: bytes) -> list[dict[str, Any]]:
+    value = _json(body)
     if not isinstance(value, list):
-        raise BadBody(f"not an array: {_excerpt(response)}")
+        raise BadBody(f"a body that is not an array ({_excerpt_bytes(body)})")
     return value
 
 
-def _parse_created(response: httpx.Response) -> int:
-    answer = _parse_object(response)
+def _parse_created(body: bytes) -> int:
+    answer = _parse_object(body)
     if answer.get("WasSuccessful") is False:
-        raise _refusal(CREDIT_USE, response)
+        raise _refusal(CREDIT_USE, body, 200)
     value = answer.get("Value")
     new_id = value.get("Id") if isinstance(value, dict) else None
     if not isinstance(new_id, int):
-        raise BadBody(f"no Value.Id in {_excerpt(response)}")
+        raise BadBody(f"no Value.Id in {_excerpt_bytes(body)}")
     return new_id
 
 
-def _refusal(entity: Entity, response: httpx.Response) -> CreateRejected:
+def _refusal(entity: Entity, body: bytes, status: int) -> CreateRejected:
     try:
-        answer = response.json()
-    except ValueError:
+        answer = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         answer = {}
     errors = answer.get("Errors") if isinstance(answer, dict) else None
     pairs = [
@@ -382,18 +519,30 @@ def _refusal(entity: Entity, response: httpx.Response) -> CreateRejected:
         if isinstance(error, dict)
     ]
     message = answer.get("Message", "") if isinstance(answer, dict) else ""
-    return CreateRejected(entity.name, pairs, str(message or f"HTTP {response.status_code}"))
+    return CreateRejected(entity.name, pairs, str(message or f"HTTP {status}"))
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(body: bytes) -> Any:
     try:
-        return response.json()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadBody(f"not JSON: {_excerpt(response)}") from exc
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadBody(f"a body that is not JSON ({_excerpt_bytes(body)})") from exc
 
 
-def _excerpt(response: httpx.Response) -> str:
-    return _excerpt_bytes(response.content)
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _excerpt_bytes(body: bytes) -> str:

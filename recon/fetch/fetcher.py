@@ -2,7 +2,9 @@
 
 Each entity is walked (``walk.Walk``) with its pages stored as they arrive
 (``store.FetchStore``), so an interrupted fetch resumes; when every walk is
-complete the pages become Parquet files and a manifest (``writer``). With
+complete, what changed meanwhile is re-read until the entities describe one
+moment (``moment``), and the pages become Parquet files and a manifest
+(``writer``). With
 ``since`` only records updated since then are fetched and merged into the
 snapshot already there; ``find_deletions`` adds a pass over every Id that
 drops records the API no longer has.
@@ -10,7 +12,9 @@ drops records the API no longer has.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import sys
 import threading
 from collections.abc import Mapping
@@ -21,22 +25,24 @@ from typing import Any
 
 import httpx
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from .. import readers
 from .._version import __version__
 from ..entities import ENTITIES, Entity
-from ..errors import FetchError, UsageError
+from ..errors import AccessDenied, FetchError, UsageError
 from ..nexudus import DEFAULT_BASE_URL
 from ..snapshot import FORMATS, MANIFEST, read_manifest
-from . import writer
+from . import moment, writer
 from .client import NexudusClient, Page
 from .credentials import Credentials
 from .limits import RateLimiter, Unlimited
+from .options import MAX_RESPONSE_BYTES
 from .retry import RetryPolicy
 from .store import FetchStore
-from .walk import RANGES_PER_THREAD, Walk
+from .walk import MAX_REQUESTS, RANGES_PER_THREAD, Walk
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,18 @@ class FetchOptions:
     concurrency: int = 4
     limits: str = "documented"
     """``documented`` (the API's published limits) or ``off``."""
+    max_response_bytes: int = MAX_RESPONSE_BYTES
+    """The cap on one response body; past it the fetch stops (``ResponseTooLarge``)."""
+    request_timeout: float = 300.0
+    """Seconds one request may take, first byte to last, whatever the server's pace."""
+    tries: int = 8
+    """Tries per request on failures that may pass (5xx, resets, timeouts, bad bodies)."""
+    max_requests: int = MAX_REQUESTS
+    """The absolute cap on requests per entity (a bound from TotalItems applies below it)."""
+    entities: tuple[str, ...] = ()
+    """Names (or API paths) of the entities to fetch; empty: all four."""
+    restart: bool = False
+    """Discard the state of an unfinished fetch in ``out`` instead of resuming it."""
 
 
 def fetch(
@@ -65,11 +83,14 @@ def fetch(
     """Fetch a snapshot into ``out``; returns its manifest. Raises a ``FetchError`` (exit 2)
     when the API cannot be fetched from; what was fetched is kept for the next run."""
     out = Path(out)
+    check_base_url(options.base_url)
+    chosen = chosen_entities(options.entities)
     credentials = credentials or Credentials.from_environment()
     filters = filters_by_entity(options.filters)
     previous = _check_out(out, incremental=options.since is not None)
-    started = _now()
-    store = FetchStore(out, _fingerprint(options)).open()
+    store = FetchStore(out, _fingerprint(options)).open(restart=options.restart)
+    started = _parse_iso(store.started(_iso(_now())))
+    retry = retry or RetryPolicy(attempts=options.tries, deadline=options.request_timeout)
     limiter = Unlimited() if options.limits == "off" else RateLimiter()
     # Each entity's snapshot file is made in the background while the next entity is
     # walked, unless the files depend on the end of every walk (a merge, the deletion pass).
@@ -79,40 +100,84 @@ def fetch(
     committed = False
     try:
         with NexudusClient(
-            options.base_url, credentials, transport=transport, limiter=limiter, retry=retry
+            options.base_url,
+            credentials,
+            transport=transport,
+            limiter=limiter,
+            retry=retry,
+            max_response_bytes=options.max_response_bytes,
+            # Beside the progress bars, on the terminal: what is retried, and the wait.
+            on_retry=functools.partial(tqdm.write, file=sys.stderr) if progress else None,
         ) as client:
             walks = {}
-            for entity in ENTITIES:
+            refused: dict[str, str] = {}
+            for entity in chosen:
                 entity_filters = {**filters[entity], **_since_filter(entity, options.since)}
                 parsed = writer.PageRecords(entity)
-                walks[entity] = _walk(
-                    client, entity, store, entity_filters, options, progress, parsed
-                )
+                try:
+                    walks[entity] = _walk(
+                        client, entity, store, entity_filters, options, progress, parsed
+                    )
+                except AccessDenied as exc:
+                    if entity.required:
+                        raise
+                    # An optional entity the account may not read: the audit skips its
+                    # rules and says so; the fetch goes on with what it may read.
+                    refused[entity.name] = exc.role
+                    store.forget(entity)
+                    continue
                 finishing[entity] = (
                     background.submit(_finish, out, store, parsed, entity, previous, {})
                     if pipelined
                     else _Deferred(parsed)
                 )
             live = (
-                {e: _live_ids(client, e, filters[e], options) for e in ENTITIES}
+                {e: _live_ids(client, e, filters[e], options) for e in walks}
                 if options.find_deletions
                 else {}
             )
+            if not pipelined:
+                finishing = {
+                    entity: background.submit(
+                        _finish, out, store, deferred.parsed, entity, previous, live
+                    )
+                    for entity, deferred in finishing.items()
+                }
+            finished = {entity: future.result() for entity, future in finishing.items()}
+            settled = moment.settle(
+                client,
+                {entity: filters[entity] for entity in walks},
+                started,
+                functools.partial(_held, finished),
+                store.root,
+                size=options.page_size,
+                concurrency=options.concurrency,
+                max_requests=options.max_requests,
+                now=_now,
+            )
             stats = dict(client.stats)
-        if not pipelined:
-            finishing = {
-                entity: background.submit(
-                    _finish, out, store, deferred.parsed, entity, previous, live
-                )
-                for entity, deferred in finishing.items()
-            }
+        for entity, path in settled.pages.items():
+            # The records re-read join the walk's pages, last: the snapshot keeps the last
+            # version of each record, made the way every snapshot of stored pages is made.
+            for line in path.read_bytes().splitlines():
+                store.append(entity, line)
+            writer.discard([finished[entity].staged])
+            finishing[entity] = background.submit(_finish, out, store, None, entity, previous, live)
+        walked = finished
         finished = {entity: future.result() for entity, future in finishing.items()}
+        for entity in settled.pages:
+            # Rows re-read are no duplicates: count the walk's only.
+            finished[entity] = dataclasses.replace(
+                finished[entity], duplicates=walked[entity].duplicates
+            )
         entities = {
             entity.name: _entity_record(
                 walks[entity], done.fetched, done.duplicates, previous, entity, live
             )
             for entity, done in finished.items()
         }
+        for name, record in entities.items():
+            record["records_reread"] = settled.reread.get(name, 0)
         manifest = {
             "format": 1,
             "recon_version": __version__,
@@ -127,9 +192,17 @@ def fetch(
             "throttled": stats.get("throttled", 0),
             "resumed": store.resumed,
             "previous": _previous_summary(previous),
-            "entities": entities,
+            "moment": settled.manifest(),
+            "entities_chosen": [entity.name for entity in chosen],
+            "refused": refused,
+            "entities": {**_carried(previous, walks), **entities},
         }
-        writer.commit(out, [done.staged for done in finished.values()], manifest)
+        writer.commit(
+            out,
+            [done.staged for done in finished.values()],
+            manifest,
+            stale=_stale_files(out, previous, manifest),
+        )
         committed = True
     finally:
         background.shutdown(wait=True, cancel_futures=True)
@@ -162,14 +235,15 @@ class _Deferred:
 def _finish(
     out: Path,
     store: FetchStore,
-    parsed: writer.PageRecords,
+    parsed: writer.PageRecords | None,
     entity: Entity,
     previous: dict[str, Any] | None,
     live: dict[Entity, set[int]],
 ) -> _Finished:
-    """The entity's records, each Id once, merged into the earlier snapshot if any, staged."""
+    """The entity's records, each Id once, merged into the earlier snapshot if any, staged.
+    ``parsed`` None: from the stored pages."""
     # Pages of an earlier, interrupted run are only in the stored pages.
-    received = None if store.resumed else parsed.table()
+    received = None if store.resumed or parsed is None else parsed.table()
     if received is None:
         received = writer.records_table(store.pages_path(entity), entity)
     fresh, duplicates = writer.keep_last_by_id(received)
@@ -179,6 +253,84 @@ def _finish(
     elif entity in live:
         table = writer.merge(fresh.schema.empty_table(), fresh, live[entity])
     return _Finished(writer.stage(out, entity, table), fresh.num_rows, duplicates)
+
+
+def check_base_url(text: str) -> None:
+    """Refuse a ``--base-url`` that no request could reach, before any request is made."""
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        url = None
+    if url is not None and url.scheme in ("http", "https") and url.host and not url.query:
+        return
+    hint = ""
+    if url is not None and not url.scheme and "." in text and " " not in text:
+        hint = f" (did you mean https://{text.strip('/')}?)"
+    raise UsageError(
+        f"--base-url '{text}' is not the address of an API: give http:// or https:// and a "
+        f"host, e.g. {DEFAULT_BASE_URL}{hint}"
+    )
+
+
+def chosen_entities(names: tuple[str, ...]) -> tuple[Entity, ...]:
+    """The entities named (by name or API path, any case), in fetch order; all when none."""
+    if not names:
+        return ENTITIES
+    wanted = set()
+    for name in names:
+        entity = next(
+            (e for e in ENTITIES if name.strip().lower() in (e.name.lower(), e.stem)), None
+        )
+        if entity is None:
+            known = ", ".join(e.name for e in ENTITIES)
+            raise UsageError(f"--entities: '{name}' is none of the entities; choose from {known}")
+        wanted.add(entity)
+    return tuple(entity for entity in ENTITIES if entity in wanted)
+
+
+def _carried(previous: dict[str, Any] | None, walked: dict[Entity, Any]) -> dict[str, Any]:
+    """The earlier snapshot's entities this incremental fetch did not walk: kept as they were."""
+    if previous is None:
+        return {}
+    names = {entity.name for entity in walked}
+    return {
+        name: entry
+        for name, entry in previous.get("entities", {}).items()
+        if name not in names and isinstance(entry, dict)
+    }
+
+
+def _stale_files(
+    out: Path, previous: dict[str, Any] | None, manifest: dict[str, Any]
+) -> list[Path]:
+    """Files an earlier fetch wrote into ``out`` for entities this one does not hold."""
+    earlier = read_manifest(out) if out.is_dir() else None
+    kept = {e.stem for e in ENTITIES if e.name in manifest["entities"]}
+    return [
+        out / f"{entity.stem}.parquet"
+        for entity in ENTITIES
+        if entity.stem not in kept
+        and earlier is not None
+        and entity.name in earlier.get("entities", {})
+    ]
+
+
+def _held(finished: dict[Entity, _Finished], entity: Entity, ids: list[int]) -> dict[int, Any]:
+    """``UpdatedOn`` of the records of ``ids`` in the entity's staged table (the walk's)."""
+    if not ids:
+        return {}
+    path = finished[entity].staged.temporary
+    names = pq.read_schema(path).names
+    if "Id" not in names or "UpdatedOn" not in names:
+        return {}
+    table = pq.read_table(path, columns=["Id", "UpdatedOn"])
+    if not pa.types.is_integer(table.schema.field("Id").type):
+        return {}
+    wanted = pc.is_in(table.column("Id"), value_set=pa.array(ids, pa.int64()))
+    found = table.filter(pc.fill_null(wanted, False))
+    return dict(
+        zip(found.column("Id").to_pylist(), found.column("UpdatedOn").to_pylist(), strict=True)
+    )
 
 
 def filters_by_entity(filters: Mapping[str, str]) -> dict[Entity, dict[str, str]]:
@@ -239,6 +391,7 @@ def _walk(
             concurrency=options.concurrency,
             ranges_per_thread=_ranges_per_thread(options),
             records_schema=readers.typed_schema(entity),
+            max_requests=options.max_requests,
         ).run()
     finally:
         bar.close()
@@ -258,6 +411,7 @@ def _live_ids(
         size=options.page_size,
         concurrency=options.concurrency,
         ranges_per_thread=_ranges_per_thread(options),
+        max_requests=options.max_requests,
     ).run()
     return ids
 
@@ -353,7 +507,12 @@ def _fingerprint(options: FetchOptions) -> dict[str, Any]:
         "filters": dict(sorted(options.filters.items())),
         "since": _iso(options.since) if options.since else None,
         "page_size": options.page_size,
+        "entities": [entity.name for entity in chosen_entities(options.entities)],
     }
+
+
+def _parse_iso(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
 
 
 def _now() -> dt.datetime:

@@ -5,8 +5,10 @@ interrupted fetch loses nothing and the same command resumes it:
 
 - ``<stem>.pages``: one page envelope per line, exactly as the API sent it
   (line breaks outside strings removed), appended as pages arrive;
-- ``state.json``: the options of the fetch and each entity's walk state,
-  rewritten atomically after every page.
+- ``state.json``: the options of the fetch, when it started, and each
+  entity's walk state, rewritten atomically after every page;
+- ``<stem>.moment.pages``: the pages re-read to bring the entities to one
+  moment (``moment``), rewritten by every run.
 
 A page written but not yet recorded in the state is fetched again on
 resume; records are deduplicated by Id when the snapshot is written, so that
@@ -44,21 +46,27 @@ class FetchStore:
         self._files: dict[str, int] = {}
         self._saved_at = float("-inf")
 
-    def open(self) -> FetchStore:
-        """Start, or resume when the directory holds a fetch with the same options."""
+    def open(self, *, restart: bool = False) -> FetchStore:
+        """Start, or resume when the directory holds a fetch with the same options. A fetch
+        that fetched nothing is replaced without asking; ``restart`` discards any."""
         state_file = self.root / "state.json"
+        if restart or (state_file.exists() and self._nothing_fetched()):
+            shutil.rmtree(self.root, ignore_errors=True)
         if state_file.exists():
             try:
                 previous = json.loads(state_file.read_text(encoding="utf-8"))
+                if not isinstance(previous, dict):
+                    raise ValueError("not a JSON object")
             except (OSError, ValueError) as exc:
                 raise FetchError(
-                    f"'{self.root}' holds an unreadable state.json ({exc}); remove that "
-                    "directory to start the fetch afresh"
+                    f"'{self.root}' holds an unreadable state.json ({exc}); run with "
+                    "--restart to start the fetch afresh"
                 ) from exc
             if previous.get("options") != self._options:
                 raise FetchError(
                     f"'{self.root.parent}' holds an unfinished fetch with other options; run "
-                    f"it again with the same options to resume it, or remove '{self.root}'"
+                    "it again with the same options to resume it, or add --restart to discard "
+                    "what it fetched"
                 )
             self._state = previous
             self.resumed = True
@@ -69,10 +77,32 @@ class FetchStore:
             self._write_state()
         return self
 
+    def _nothing_fetched(self) -> bool:
+        """Whether the unfinished fetch here holds no page (then nothing is lost with it)."""
+        return not any(path.stat().st_size for path in self.root.glob("*.pages"))
+
+    def forget(self, entity: Entity) -> None:
+        """Drop what was kept of ``entity`` (a walk refused before its first page)."""
+        with self._lock:
+            self._state["entities"].pop(entity.stem, None)
+            descriptor = self._files.pop(entity.stem, None)
+            if descriptor is not None:
+                os.close(descriptor)
+            self.pages_path(entity).unlink(missing_ok=True)
+            self._write_state()
+
     def walk_state(self, entity: Entity) -> dict[str, Any]:
         """The entity's walk state (a live dict: change it, then ``save``)."""
         with self._lock:
             return self._state["entities"].setdefault(entity.stem, {})
+
+    def started(self, now: str) -> str:
+        """When this fetch began: ``now``, or the moment saved by the run it resumes (the
+        passes that bring a fetch to one moment re-read what changed since then)."""
+        with self._lock:
+            started = self._state.setdefault("started", now)
+        self.save()
+        return started
 
     def pages_path(self, entity: Entity) -> Path:
         return self.root / f"{entity.stem}.pages"

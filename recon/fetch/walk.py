@@ -16,6 +16,15 @@ walks again until two whole walks saw the same Ids with ``TotalItems`` still
 leave it unchanged while the deletes shift records past the walk). The
 walk's state says which it used, for the manifest, and is saved after every
 page so an interrupted walk resumes where it stopped.
+
+The pages are trusted over ``TotalItems`` only where they prove something: a
+full page always asks for the next one, a walk ends on a page that is not
+full, and a first page that claims to be the only one is checked by asking
+for the Ids past it. Where the count and the pages disagree for good (two
+offset walks agree with each other but not with ``TotalItems``), or pages
+never end, the walk stops with ``CountsContradictPages``. Requests per entity
+are bounded: by what the largest ``TotalItems`` seen needs, with a margin,
+and by an absolute cap.
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ import pyarrow as pa
 
 from ..entities import ALLOWANCE_USE, CREDIT_USE, Entity
 from .client import NexudusClient, Page
+from .errors import KEPT, CountsContradictPages
+from .options import MAX_REQUESTS
 
 MAX_OFFSET_WALKS = 4
 """Offset walks before giving up on two that agree."""
@@ -40,6 +51,9 @@ RANGES_PER_THREAD = 4
 PAGES_PER_RANGE = 4
 """A range ends with a part-filled page: ranges of at least this many pages keep that waste
 under a quarter."""
+"""The absolute cap on requests per entity and fetch: the API's documented daily limit."""
+REQUEST_MARGIN = 16
+"""Requests a walk may make beyond what its pages need (probes, checks, range ends)."""
 
 
 def ascending_candidates(entity: Entity) -> tuple[int, int]:
@@ -73,6 +87,7 @@ class Walk:
         concurrency: int = 4,
         ranges_per_thread: int = RANGES_PER_THREAD,
         records_schema: pa.Schema | None = None,
+        max_requests: int = MAX_REQUESTS,
     ) -> None:
         self.client = client
         self.entity = entity
@@ -93,6 +108,8 @@ class Walk:
         self._stored_ids = stored_ids
         self._ids_seen: list[np.ndarray] = []
         self._resumed = bool(state.get("pages"))
+        self.max_requests = max_requests
+        self._requests = 0
 
     def run(self) -> dict[str, Any]:
         """Walk to the end (or on from where a previous run stopped); returns the state."""
@@ -113,13 +130,14 @@ class Walk:
             if not self._nothing_missing():
                 # A server that does not order by Id within an Id range: offset walks that
                 # agree settle it.
-                state.update(mode="offset", walk_pages=[], walk_totals=[], walk_digest=[0, 0])
+                state.update(mode="offset", **_fresh_walk())
                 state["notes"].append(
                     f"fewer records ({state['accounted']}) than TotalItems "
                     f"({state.get('total_check')}) after walking every Id range: offset paging"
                 )
         if state["mode"] == "keyset":
             self._note_repeated_ids()
+            self._note_count_below_rows()
         if state["mode"] == "offset":
             self._offset()
         state["complete"] = True
@@ -155,18 +173,51 @@ class Walk:
             total_first=page.total_items,
             page_size=page_size,
             first_page_digest=_add_digest([0, 0], page.ids),
+            first_page_rows=page.count,
         )
         self._accept(page)
-        if not self._more(page):
+        if not self._more(page) and self._followed(page):
+            # The page claimed to be the only one, yet records come after its last Id:
+            # walk on by Id range, as after any first page.
+            state["notes"].append(
+                f"TotalItems said {page.total_items} and the first page held {page.count} "
+                "record(s), but records followed it: walked on by Id"
+            )
+            state["mode"] = "keyset"
+            # The server serves pages of this size, whatever was asked: a page that holds
+            # as many is full, and the next one is asked for.
+            state["page_size"] = page.count
+            state["cursor"] = _edge(page.ids, "ascending" if order == "single" else order)
+            state["cursor_copies"] = int((page.ids == state["cursor"]).sum())
+            if order == "single":
+                state["order"] = "ascending"
+        elif not self._more(page):
             state["mode"] = "single page"
             state["complete"] = True
-        elif order == "unordered":
+        elif order == "unordered" or not page.ids.size:
+            # No Id to page from (an empty page that TotalItems says is not the last, or
+            # records without integer Ids): offset walks, which stop at the pages' end.
             state["mode"] = "offset"
         else:
             state["mode"] = "keyset"
             state["cursor"] = _edge(page.ids, order)
             state["cursor_copies"] = int((page.ids == state["cursor"]).sum())
         self._save()
+
+    def _followed(self, page: Page) -> bool:
+        """Whether records follow the only page the server says there is: one request for the
+        Ids past its last. A server that ignores Id ranges proves nothing either way."""
+        order = self.state["order"]
+        if not page.ids.size or order not in ("ascending", "descending", "single"):
+            return False
+        ascending = order != "descending"
+        edge = _edge(page.ids, "ascending" if ascending else "descending")
+        past = edge + 1 if ascending else edge - 1
+        bounds = {("from_" if ascending else "to_") + self._id: str(past)}
+        beyond = self._search(direction=self.state["direction"], extra=bounds, size=1)
+        if not beyond.ids.size:
+            return False
+        return bool(np.all(beyond.ids > edge) if ascending else np.all(beyond.ids < edge))
 
     # --- keyset paging by Id range -----------------------------------------------------------
 
@@ -258,9 +309,11 @@ class Walk:
         descending = DESCENDING_OF.get(self.state["direction"])
         if descending is None:
             return None
+        self._count_request()
         page = self.client.search(
             self.entity, page=1, size=1, direction=descending, filters=self.filters
         )
+        self._saw_total(page)
         return int(page.ids[0]) if page.ids.size else None
 
     def _range_filter(self, start: int, end: int | None) -> dict[str, Any]:
@@ -275,6 +328,7 @@ class Walk:
         """At least as many rows fetched (each once) as the API has now. Records deleted
         during the walk can only make the fetched count larger, so fewer means records were
         skipped."""
+        self._count_request()
         page = self.client.search(
             self.entity,
             page=1,
@@ -283,6 +337,7 @@ class Walk:
             direction=self.state["direction"],
             filters=self.filters,
         )
+        self._saw_total(page)
         if page.total_items is None:
             return True
         self.state["total_check"] = page.total_items
@@ -295,6 +350,15 @@ class Walk:
             self.state["notes"].append(
                 f"the server served {repeated} row(s) with an Id another row has too; "
                 "each Id is kept once, as last received"
+            )
+
+    def _note_count_below_rows(self) -> None:
+        total, accounted = self.state.get("total_check"), self.state.get("accounted", 0)
+        if total is not None and accounted > total:
+            self.state["notes"].append(
+                f"TotalItems said {total} at the end, but {accounted} rows were fetched, every "
+                "Id range ending on a page that was not full: records deleted during the walk, "
+                "or a TotalItems that is too low; the pages were trusted"
             )
 
     def _beyond_furthest(self) -> int:
@@ -320,15 +384,19 @@ class Walk:
     def _offset(self) -> None:
         state = self.state
         state.setdefault("walk", 1)
-        state.setdefault("walk_pages", [1])  # the probe's first page belongs to the first walk
-        state.setdefault("walk_totals", [state.get("total_first")])
-        state.setdefault("walk_digest", state.get("first_page_digest", [0, 0]))
+        if "walk_pages" not in state:
+            # The probe's first page belongs to the first walk.
+            state.update(_fresh_walk())
+            state.update(walk_pages=[1], walk_totals=[state.get("total_first")])
+            state["walk_digest"] = state.get("first_page_digest", [0, 0])
+            self._count_offset_page(1, state.get("first_page_rows", 0))
         while True:
             while todo := self._offset_pages_to_fetch():
                 self._in_parallel(self._offset_page, todo)
             totals = {t for t in state["walk_totals"] if t is not None}
             previous = state.get("previous_digest")
             if len(totals) <= 1 and previous == state["walk_digest"]:
+                self._check_offset_counts(totals)
                 return
             walk = state["walk"]
             if len(totals) > 1:
@@ -345,23 +413,54 @@ class Walk:
                 return
             if change is not None:
                 state["notes"].append(f"{change}: walked again")
-            state.update(
-                walk=walk + 1,
-                walk_pages=[],
-                walk_totals=[],
-                previous_digest=state["walk_digest"],
-                walk_digest=[0, 0],
-            )
+            state.update(walk=walk + 1, previous_digest=state["walk_digest"], **_fresh_walk())
             self._save()
 
     def _offset_pages_to_fetch(self) -> list[int]:
-        """This walk's pages not fetched yet, as many as the largest TotalItems seen needs
-        (the last walk's when this one has seen none yet)."""
+        """This walk's next pages: as many as the largest TotalItems seen needs (the last
+        walk's when this one has seen none yet), and more while the last page is full; none
+        past a page that was not full (the end, whatever TotalItems says). In batches, so
+        that a TotalItems far too high costs a few requests past the end, not its pages."""
         state = self.state
         totals = [t for t in state["walk_totals"] if t is not None]
         total = max(totals) if totals else state.get("total_last") or 0
         pages = max(1, math.ceil(total / state.get("page_size", self.size)))
-        return [number for number in range(1, pages + 1) if number not in state["walk_pages"]]
+        end = state.get("walk_end")
+        wanted = end if end is not None else max(pages, state.get("walk_full_high", 0) + 1)
+        fetched = set(state["walk_pages"])
+        todo = [number for number in range(1, wanted + 1) if number not in fetched]
+        return todo[: 2 * self.concurrency]
+
+    def _count_offset_page(self, number: int, rows: int) -> None:
+        """Account a page of the current offset walk: its rows, and where the walk ends."""
+        state = self.state
+        state["walk_rows"] = state.get("walk_rows", 0) + rows
+        if rows < state.get("page_size", self.size):
+            end = state.get("walk_end")
+            state["walk_end"] = number if end is None else min(end, number)
+        else:
+            state["walk_full_high"] = max(state.get("walk_full_high", 0), number)
+
+    def _check_offset_counts(self, totals: set[int]) -> None:
+        """Two walks agreed: their rows against TotalItems, which held still meanwhile."""
+        state = self.state
+        if not totals:
+            return
+        (total,) = totals
+        rows = state.get("walk_rows", 0)
+        end = state.get("walk_end")
+        if rows < total:
+            raise CountsContradictPages(
+                f"{self.entity.name}: the API says TotalItems {total}, but its pages end at page "
+                f"{end} after {rows} records, the same in {state['walk']} walks: it claims "
+                "records it does not serve, so the snapshot cannot be proven whole; check "
+                f"--base-url, and report it to Nexudus if it persists; {KEPT}"
+            )
+        if rows > total:
+            state["notes"].append(
+                f"TotalItems said {total}, but {state['walk']} walks that agreed served {rows} "
+                f"records, ending on page {end}, which was not full: the pages were trusted"
+            )
 
     def _offset_page(self, number: int) -> None:
         if self._stop.is_set():
@@ -372,6 +471,7 @@ class Walk:
             self.state["walk_pages"].append(number)
             self.state["walk_totals"].append(page.total_items)
             self.state["walk_digest"] = _add_digest(self.state["walk_digest"], page.ids)
+            self._count_offset_page(number, page.count)
 
         self._accept(page, then=count)
 
@@ -390,17 +490,62 @@ class Walk:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _search(
-        self, *, page: int = 1, direction: int, extra: dict[str, str] | None = None
+        self,
+        *,
+        page: int = 1,
+        direction: int,
+        extra: dict[str, str] | None = None,
+        size: int | None = None,
     ) -> Page:
-        return self.client.search(
+        self._count_request()
+        found = self.client.search(
             self.entity,
             page=page,
-            size=self.size,
+            size=size or self.size,
             order_by="Id",
             direction=direction,
             filters={**self.filters, **(extra or {})},
             records_schema=self.records_schema,
         )
+        self._saw_total(found)
+        return found
+
+    def _count_request(self) -> None:
+        """Count a request against the walk's bound; past it, the pages do not end."""
+        with self._lock:
+            self._requests += 1
+            requests, bound = self._requests, self._bound()
+        if requests > bound:
+            self._stop.set()
+            state = self.state
+            total, size = state.get("total_max"), state.get("page_size", self.size)
+            claimed = (
+                f"the API said at most {total} records ({math.ceil(total / size)} pages of {size})"
+                if total is not None
+                else "the API gave no TotalItems"
+            )
+            cap = " (the absolute cap)" if bound >= self.max_requests else ""
+            raise CountsContradictPages(
+                f"{self.entity.name}: {claimed}, but after {requests - 1} requests and "
+                f"{state.get('records', 0)} rows its pages had not ended; stopped at the bound "
+                f"of {bound} requests{cap} for it: check --base-url, and report it to Nexudus "
+                f"if it persists (--max-requests raises the cap); {KEPT}"
+            )
+
+    def _bound(self) -> int:
+        """Requests this walk may make: every page the largest TotalItems seen needs, for each
+        walk it may make, plus a margin; never more than ``max_requests``."""
+        state = self.state
+        size = max(1, state.get("page_size", self.size))
+        pages = math.ceil((state.get("total_max") or 0) / size) + 1
+        ranges = len(state.get("segments", ())) + 2
+        walks = MAX_OFFSET_WALKS + 2  # a keyset walk, its check, and the offset walks
+        return min(self.max_requests, walks * (pages + ranges) + REQUEST_MARGIN)
+
+    def _saw_total(self, page: Page) -> None:
+        if page.total_items is not None:
+            with self._lock:
+                self.state["total_max"] = max(self.state.get("total_max") or 0, page.total_items)
 
     def _save(self, urgent: bool = True) -> None:
         """Save the state (under the lock, so it is saved whole). ``urgent=False``: a page's
@@ -438,11 +583,24 @@ class Walk:
             self._save(urgent=False)
 
     def _more(self, page: Page) -> bool:
-        """Whether records follow this page. TotalItems counts what matches the request (an Id
-        range included), so it holds even where the server serves smaller pages than asked."""
-        if page.total_items is not None:
-            return page.total_items > page.count
-        return page.count >= self.size
+        """Whether records follow this page: when TotalItems says so (it counts what matches
+        the request, an Id range included, so it holds where the server serves smaller pages
+        than asked), and always when the page is full, whatever TotalItems says."""
+        if page.total_items is not None and page.total_items > page.count:
+            return True
+        return page.count >= self.state.get("page_size", self.size)
+
+
+def _fresh_walk() -> dict[str, Any]:
+    """The state of an offset walk not begun."""
+    return {
+        "walk_pages": [],
+        "walk_totals": [],
+        "walk_digest": [0, 0],
+        "walk_rows": 0,
+        "walk_end": None,
+        "walk_full_high": 0,
+    }
 
 
 def _segment(low: int, high: int | None, copies: int = 0) -> dict[str, Any]:

@@ -181,9 +181,12 @@ def discard(staged: Iterable[Staged]) -> None:
         item.temporary.unlink(missing_ok=True)
 
 
-def commit(out: Path, staged: list[Staged], manifest: dict[str, Any]) -> dict[str, Any]:
+def commit(
+    out: Path, staged: list[Staged], manifest: dict[str, Any], stale: Iterable[Path] = ()
+) -> dict[str, Any]:
     """Put the staged files and the manifest in place, all or nothing: the old manifest goes
-    first, so no mix of old and new files ever looks like a whole snapshot."""
+    first, so no mix of old and new files ever looks like a whole snapshot. ``stale``: files
+    of an earlier fetch for entities this one does not hold, removed with the old manifest."""
     try:
         for item in staged:
             manifest["entities"][item.entity.name].update(
@@ -196,6 +199,8 @@ def commit(out: Path, staged: list[Staged], manifest: dict[str, Any]) -> dict[st
         raise
     # From here on only renames.
     (out / MANIFEST).unlink(missing_ok=True)
+    for path in stale:
+        path.unlink(missing_ok=True)
     for item in staged:
         item.temporary.replace(out / f"{item.entity.stem}.parquet")
     (out / f".{MANIFEST}.tmp").replace(out / MANIFEST)

@@ -19,6 +19,11 @@ misbehaviour a real one shows::
         mutations=Mutations(after_requests=0, entity=None, inserts=0, deletes=0, seed=0),
         honour_id_range=True,           # whether from_/to_<Entity>_Id filters work
         validation_as_200=False,        # create failures as HTTP 200 WasSuccessful:false
+        hostile=Hostile(entity=None, after_searches=0, total_items_scale=1.0, endless=False,
+                        padding=0, trickle=0.0, body=None, redirect=None),
+        ledger_change=LedgerChange(credits=0, entity=..., at_search=1, seed=0),
+        throttle_status=409,            # or 429
+        throttle_wait_in="header",      # or "body": "Wait N seconds." in the body text
     )
     with Sandbox(config) as sandbox:
         sandbox.base_url               # "http://127.0.0.1:PORT"
@@ -38,7 +43,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .config import ALL_ROLES, Faults, Limits, Mutations, SandboxConfig
+from .config import ALL_ROLES, Faults, Hostile, LedgerChange, Limits, Mutations, SandboxConfig
 
 # The server and its tables load pyarrow: imported on first use, so that registering
 # `recon sandbox` with the command line (cli.add_parser) costs nothing.
@@ -61,6 +66,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ALL_ROLES",
     "Faults",
+    "Hostile",
+    "LedgerChange",
     "Limits",
     "MutationEvent",
     "Mutations",

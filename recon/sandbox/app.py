@@ -9,6 +9,7 @@ under one lock, so concurrent requests see each change whole.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -51,6 +52,8 @@ class Response:
     action: str | None = None
     """``"reset"``: close the connection without answering; ``"truncate"``: send the
     headers with the full Content-Length, then half the body, then close."""
+    trickle: float = 0.0
+    """Seconds between the body's bytes (0: all at once)."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,12 @@ class MutationEvent:
     deleted: tuple[int | None, ...]
     """Ids of the records removed (None for a record that had no integer Id)."""
     cause: str
-    """``"mutation"`` (the configured ``Mutations``) or ``"create"`` (a POST)."""
+    """``"mutation"`` (the configured ``Mutations``), ``"create"`` (a POST) or
+    ``"ledger change"`` (the configured ``LedgerChange``; ``inserted`` then holds the new
+    uses, ``changed`` the Ids of the credits and uses changed)."""
     at: str
     """When, UTC."""
+    changed: tuple[int, ...] = ()
 
 
 @dataclass
@@ -117,6 +123,7 @@ class Api:
             resolve_entity(mutations.entity) if mutations.entity is not None else None
         )
         self._mutation_done = False
+        self._ledger_changed = False
         if self._mutated_entity is not None and mutations.after_requests <= 0:
             self._mutate(0)
 
@@ -183,7 +190,10 @@ class Api:
         if wait is not None:
             with self._lock:
                 self._stats.throttled += 1
-            return Response(409, b"", None, (("Retry-After", str(wait)),))
+            status = self.config.throttle_status
+            if self.config.throttle_wait_in == "body":
+                return _json(status, {"Message": f"Too many requests. Wait {wait} seconds."})
+            return Response(status, b"", None, (("Retry-After", str(wait)),))
         fault = self._draw_fault()
         return self._faulty(
             fault,
@@ -263,7 +273,7 @@ class Api:
         ids = next((value for name, value in params.items() if name.lower() == "id"), None)
         if ids is not None:
             return self._batch(entity, ids)
-        return self._search(entity, params, count=count)
+        return self._search(entity, params, count=count, target=request.target)
 
     # -- handlers -------------------------------------------------------------------------
 
@@ -288,8 +298,26 @@ class Api:
             blobs = [table.blobs[i] for record_id in ids for i in table.indices_of(record_id)]
         return Response(200, b"[" + b",".join(blobs) + b"]")
 
-    def _search(self, entity: Entity, params: dict[str, str], *, count: bool) -> Response:
+    def _search(
+        self, entity: Entity, params: dict[str, str], *, count: bool, target: str = ""
+    ) -> Response:
         with self._lock:
+            change = self.config.ledger_change
+            if (
+                count
+                and change.credits > 0
+                and not self._ledger_changed
+                and entity is resolve_entity(change.entity)
+                and self._stats.searches[entity.name] + 1 >= change.at_search
+            ):
+                self._change_ledger()
+            hostile = self.config.hostile
+            hostile_now = hostile.applies(entity, self._stats.searches[entity.name])
+            if hostile_now and hostile.redirect is not None:
+                if count:
+                    self._stats.searches[entity.name] += 1
+                location = hostile.redirect.rstrip("/") + target
+                return Response(hostile.redirect_status, b"", None, (("Location", location),))
             table = self.tables[entity]
             search = query.parse_search(
                 entity,
@@ -298,6 +326,8 @@ class Api:
                 convention=query.convention_of(entity, self.config.dir_convention),
                 honour_id_range=self.config.honour_id_range,
             )
+            if hostile_now and 0 < hostile.serve_size < search.size:
+                search = dataclasses.replace(search, size=hostile.serve_size)
             total, page = query.select(table, search, self._cache[entity])
             if count:
                 self._stats.searches[entity.name] += 1
@@ -307,7 +337,64 @@ class Api:
                     and self._stats.searches[entity.name] >= self.config.mutations.after_requests
                 ):
                     self._mutate(self._stats.searches[entity.name])
+            if hostile_now:
+                return _hostile_page(hostile, table, search, total, page)
         return Response(200, query.envelope(search, total, page))
+
+    def _change_ledger(self) -> None:
+        """Apply the configured ``LedgerChange`` once (the caller holds the lock)."""
+        self._ledger_changed = True
+        change = self.config.ledger_change
+        credits, uses = self.tables[CREDIT], self.tables[CREDIT_USE]
+        credit_ids = credits.column("Id")
+        use_credit = uses.column("CoworkerBookingCreditId")
+        used = uses.column("CreditUsed")
+        sums: dict[Any, float] = {}
+        rows: dict[Any, list[int]] = {}
+        for index, (credit_id, amount) in enumerate(zip(use_credit, used, strict=True)):
+            if _is_number(amount):
+                sums[credit_id] = sums.get(credit_id, 0.0) + amount
+                rows.setdefault(credit_id, []).append(index)
+        balanced = []
+        for index, credit_id in enumerate(credit_ids):
+            record = credits.record(index)
+            total, remaining = record.get("TotalCredit"), record.get("RemainingCredit")
+            if (
+                credit_id in rows
+                and _is_number(total)
+                and _is_number(remaining)
+                and abs(total - remaining - sums[credit_id]) < 0.001
+                and remaining >= 1
+            ):
+                balanced.append(index)
+        rng = random.Random(change.seed)
+        chosen = sorted(rng.sample(balanced, min(change.credits, len(balanced))))
+        now = utc_now()
+        inserted, changed = [], []
+        for index in chosen:
+            credit = credits.record(index)
+            use_index = rows[credit["Id"]][0]
+            use = uses.record(use_index)
+            use.update(CreditUsed=use["CreditUsed"] + 0.25, UpdatedOn=now)
+            uses.replace(use_index, use)
+            new = dict(use, Id=uses.next_id, CreditUsed=0.25, CreatedOn=now, UpdatedOn=now)
+            new["UniqueId"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            uses.append(new)
+            credit.update(RemainingCredit=credit["RemainingCredit"] - 0.5, UpdatedOn=now)
+            credits.replace(index, credit)
+            inserted.append(new["Id"])
+            changed += [credit["Id"], use["Id"]]
+        self.log.append(
+            MutationEvent(
+                CREDIT_USE.name,
+                self._stats.searches[CREDIT_USE.name],
+                tuple(inserted),
+                (),
+                "ledger change",
+                now,
+                tuple(changed),
+            )
+        )
 
     def _mutate(self, request_number: int) -> None:
         """Apply the configured ``Mutations`` once (the caller holds the lock or is __init__)."""
@@ -450,6 +537,49 @@ class Api:
         client_id = request.headers.get("client_id") or form.get("client_id")
         answer = self.accounts.grant(form, client_id)
         return _json(answer.status, answer.body)
+
+
+def _hostile_page(
+    hostile: Any, table: EntityTable, search: query.Search, total: int, page: list[bytes]
+) -> Response:
+    """The page as ``hostile`` spoils it (see ``config.Hostile``)."""
+    if hostile.endless and len(page) < search.size and len(table) and not search.descending:
+        page = page + _made_up(table, search, total, search.size - len(page))
+    if hostile.body is not None:
+        records = b"[" + b",".join(page) + b"]"
+        body = {
+            "null": b"null",
+            "list": records,
+            "number": b"42",
+            "string": b'"OK"',
+            "records-null": b'{"Records":null,"TotalItems":' + str(total).encode() + b"}",
+            "records-object": b'{"Records":{},"TotalItems":' + str(total).encode() + b"}",
+        }[hostile.body]
+        return Response(200, body, JSON, trickle=hostile.trickle)
+    claimed = math.floor(total * hostile.total_items_scale)
+    if hostile.total_items_at_most is not None:
+        claimed = min(claimed, hostile.total_items_at_most)
+    body = query.envelope(search, claimed, page)
+    if hostile.padding:
+        body = body[:-1] + b',"Padding":"' + b"x" * hostile.padding + b'"}'
+    return Response(200, body, JSON, trickle=hostile.trickle)
+
+
+def _made_up(table: EntityTable, search: query.Search, total: int, count: int) -> list[bytes]:
+    """``count`` records past the last one, with Ids past the highest, for this page."""
+    highest = int(max(key for key in table.keys if key != NO_ID))
+    template = table.record(len(table) - 1)
+    if search.id_low is None and search.id_high is None:
+        first = highest + 1 + max(0, (search.page - 1) * search.size - total)
+    else:
+        first = max(highest + 1, int(search.id_low or 0))
+    last = first + count - 1
+    if search.id_high is not None:
+        last = min(last, int(search.id_high))
+    return [
+        dumps({**template, "Id": made_up, "UniqueId": str(uuid.UUID(int=made_up, version=4))})
+        for made_up in range(first, last + 1)
+    ]
 
 
 def _not_allowed(method: str) -> Response:

@@ -5,11 +5,17 @@ own parser wires it in with one line); ``run`` is its handler. It prints one
 short block saying where the API is and how to point ``recon run`` at it,
 then serves. Exit status: 0 after Ctrl-C; 2 with one line on stderr when the
 port is taken or the snapshot cannot be served.
+
+``--hostile SETTING=VALUE`` (repeatable) turns on the hostile mode
+(``config.Hostile``), e.g. ``--hostile total-items-scale=10 --hostile
+entity=CoworkerBookingCreditUseHistory``; ``--ledger-change N`` changes N
+credits and their uses as a client walks from credits to uses.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import shlex
 import sys
@@ -18,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ReconError
 from ..exitcodes import ExitCode
-from .config import ALL_ROLES, Faults, SandboxConfig
+from .config import ALL_ROLES, Faults, Hostile, LedgerChange, SandboxConfig
 
 if TYPE_CHECKING:
     from .server import Sandbox
@@ -66,6 +72,37 @@ def _milliseconds(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"latency must be 0 or more milliseconds, not {text!r}")
     return value
+
+
+_HOSTILE_SETTINGS: dict[str, Any] = {
+    "entity": str,
+    "after-searches": int,
+    "total-items-scale": float,
+    "total-items-at-most": int,
+    "serve-size": int,
+    "endless": lambda text: text.lower() in ("1", "true", "yes", "on"),
+    "padding": int,
+    "trickle": float,
+    "body": str,
+    "redirect": str,
+    "redirect-status": int,
+}
+
+
+def _hostile(text: str) -> tuple[str, Any]:
+    name, equals, value = text.partition("=")
+    convert = _HOSTILE_SETTINGS.get(name.strip())
+    if convert is None:
+        known = ", ".join(_HOSTILE_SETTINGS)
+        raise argparse.ArgumentTypeError(f"unknown hostile setting {name!r}; known: {known}")
+    if not equals and name.strip() != "endless":
+        raise argparse.ArgumentTypeError(f"--hostile {text!r} needs SETTING=VALUE")
+    try:
+        return name.strip().replace("-", "_"), convert(value.strip() if equals else "true")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"--hostile {text!r}: {value!r} is not a value for it"
+        ) from exc
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -117,6 +154,37 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="ROLE",
         help="a role the account lacks, e.g. CoworkerExtraService-List (repeatable)",
     )
+    parser.add_argument(
+        "--hostile",
+        action="append",
+        type=_hostile,
+        default=[],
+        metavar="SETTING=VALUE",
+        help="misbehave on purpose: entity=NAME, after-searches=N, total-items-scale=X, "
+        "total-items-at-most=N, serve-size=N, endless, padding=BYTES, trickle=SECONDS, "
+        "body=null|list|number|string|records-null|records-object, redirect=URL, "
+        "redirect-status=3xx (repeatable)",
+    )
+    parser.add_argument(
+        "--ledger-change",
+        type=int,
+        default=0,
+        metavar="N",
+        help="change N credits and their uses together before the first page of uses",
+    )
+    parser.add_argument(
+        "--throttle-status",
+        type=int,
+        choices=(409, 429),
+        default=409,
+        help="status of a throttled answer (default 409, as Nexudus sends)",
+    )
+    parser.add_argument(
+        "--throttle-wait-in",
+        choices=("header", "body"),
+        default="header",
+        help="where a throttled answer says how long to wait: Retry-After, or the body text",
+    )
     parser.set_defaults(handler=run)
     return parser
 
@@ -140,9 +208,19 @@ def run(args: argparse.Namespace) -> int:
         faults=Faults(rate=args.fault_rate),
         host=args.host,
         port=args.port,
+        throttle_status=args.throttle_status,
+        throttle_wait_in=args.throttle_wait_in,
     )
     from .server import serve  # the server loads pyarrow: only when it runs
 
+    try:
+        config = dataclasses.replace(
+            config,
+            hostile=Hostile(**dict(args.hostile)),
+            ledger_change=LedgerChange(credits=max(0, args.ledger_change)),
+        )
+    except ValueError as exc:
+        return _fail(str(exc))
     try:
         serve(config, ready=lambda sandbox: _announce(sandbox, snapshot))
     except KeyboardInterrupt:

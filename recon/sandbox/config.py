@@ -3,6 +3,10 @@
 ``SandboxConfig`` holds everything; ``Limits``, ``Faults`` and ``Mutations``
 group the misbehaviour a real Nexudus API shows (throttling, flaky answers,
 a table changing under a walk) so that tests switch each on by name.
+``Hostile`` is a server that misbehaves in ways no retry cures (counts that
+lie, pages that never end, huge or trickling or non-envelope bodies,
+redirects); ``LedgerChange`` changes credits and their uses together while a
+client walks from one entity to the next.
 """
 
 from __future__ import annotations
@@ -99,6 +103,75 @@ class Mutations:
     seed: int = 0
 
 
+BODIES: tuple[str, ...] = ("null", "list", "number", "string", "records-null", "records-object")
+"""What ``Hostile.body`` may serve instead of a search's page envelope: ``null``; the records
+as a bare array; ``42``; ``"OK"``; an envelope whose ``Records`` is null, or an object."""
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """A server that misbehaves on the searches of ``entity`` (None: every entity), from its
+    ``after_searches``-th search on (0: from the first). Everything is off by default and
+    nothing draws at random, so a hostile sandbox answers the same requests the same way.
+    """
+
+    entity: Entity | str | None = None
+    after_searches: int = 0
+    total_items_scale: float = 1.0
+    """``TotalItems`` is the true count times this, rounded down (0.2: too low; 10: too high)."""
+    total_items_at_most: int | None = None
+    """``TotalItems`` is never more than this (with ``serve_size`` the same: every page claims
+    to be the only one)."""
+    serve_size: int = 0
+    """Serve at most this many records a page, whatever ``size`` asks (0: as asked), as the
+    API does with its default of 25 when it ignores ``size``."""
+    endless: bool = False
+    """Pages past the last record are filled with made-up records (copies of the last one,
+    with Ids past the highest), so every page is full and the pages never end."""
+    padding: int = 0
+    """Bytes of padding (a ``Padding`` field of that many ``x``) added to every page."""
+    trickle: float = 0.0
+    """Seconds between the bytes of a page's body (headers come at once)."""
+    body: str | None = None
+    """One of ``BODIES``: served, with HTTP 200, instead of the page envelope."""
+    redirect: str | None = None
+    """Answer every search with ``redirect_status`` and ``Location: <redirect><path?query>``."""
+    redirect_status: int = 302
+
+    def __post_init__(self) -> None:
+        if self.body is not None and self.body not in BODIES:
+            raise ValueError(f"unknown hostile body {self.body!r}; known: {', '.join(BODIES)}")
+        if min(self.total_items_scale, self.padding, self.trickle, self.serve_size) < 0:
+            raise ValueError("hostile total_items_scale, padding and trickle must be 0 or more")
+        if not 300 <= self.redirect_status < 400:
+            raise ValueError(f"a redirect status is 3xx, not {self.redirect_status}")
+        if self.entity is not None:
+            resolve_entity(self.entity)
+
+    def applies(self, entity: Entity, searches_answered: int) -> bool:
+        return (
+            self.entity is None or resolve_entity(self.entity) is entity
+        ) and searches_answered >= self.after_searches
+
+
+@dataclass(frozen=True)
+class LedgerChange:
+    """Change ``credits`` booking credits and their uses together, once, just before the
+    ``at_search``-th search of ``entity`` is answered (1: before its first page, i.e. while a
+    client walks from the entity before it to this one).
+
+    Each credit chosen (seeded, among those whose uses balance) gets a new use of 0.25 and
+    one of its uses 0.25 more, and its ``RemainingCredit`` 0.50 less, all with ``UpdatedOn``
+    now: the ledger balances before and after, and only a snapshot that mixes the two
+    moments (the credit before, its uses after) shows a mismatch.
+    """
+
+    credits: int = 0
+    entity: Entity | str = "CoworkerBookingCreditUseHistory"
+    at_search: int = 1
+    seed: int = 0
+
+
 Source = Path | str | Mapping[Any, Sequence[Mapping[str, Any]]] | None
 """A snapshot directory, or records in memory keyed by Entity, entity name or stem."""
 
@@ -118,6 +191,13 @@ class SandboxConfig:
     latency: float = 0.0
     faults: Faults = field(default_factory=Faults)
     mutations: Mutations = field(default_factory=Mutations)
+    hostile: Hostile = field(default_factory=Hostile)
+    ledger_change: LedgerChange = field(default_factory=LedgerChange)
+    throttle_status: int = 409
+    """409 (what Nexudus sends) or 429 (what public clients also expect)."""
+    throttle_wait_in: Literal["header", "body"] = "header"
+    """Where a throttled answer says how long to wait: ``Retry-After``, or the body's text
+    (``{"Message": "Too many requests. Wait N seconds."}``), as some real answers do."""
     honour_id_range: bool = True
     validation_as_200: bool = False
     host: str = "127.0.0.1"
@@ -139,6 +219,13 @@ class SandboxConfig:
                 )
         if self.mutations.entity is not None:
             resolve_entity(self.mutations.entity)
+        resolve_entity(self.ledger_change.entity)
+        if self.throttle_status not in (409, 429):
+            raise ValueError(f"throttle_status must be 409 or 429, not {self.throttle_status}")
+        if self.throttle_wait_in not in ("header", "body"):
+            raise ValueError(
+                f"throttle_wait_in must be 'header' or 'body', not {self.throttle_wait_in!r}"
+            )
 
     @property
     def effective_limits(self) -> Limits | None:

@@ -5,7 +5,8 @@
 Faults that break the connection are done here, where the socket is:
 ``reset`` closes it with SO_LINGER 0 (the peer gets a TCP RST, no response at
 all) and ``truncate`` announces the full Content-Length, writes half the
-body and closes. Closing a sandbox stops accepting, shuts every open
+body and closes. A trickled answer (``Hostile.trickle``) sends its headers at
+once and its body one byte at a time. Closing a sandbox stops accepting, shuts every open
 connection and ends any sleep in progress, so no thread outlives it for long.
 """
 
@@ -145,6 +146,12 @@ class _Handler(BaseHTTPRequestHandler):
         if response.action == "truncate":
             self.wfile.write(response.body[: len(response.body) // 2])
             self.close_connection = True
+        elif response.trickle > 0:
+            api = self.server.api
+            assert api is not None
+            for index in range(len(response.body)):
+                self.wfile.write(response.body[index : index + 1])
+                api.sleep(response.trickle)  # cut short when the sandbox closes
         else:
             self.wfile.write(response.body)
 

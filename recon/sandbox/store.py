@@ -209,6 +209,21 @@ class EntityTable:
             self.next_id = max(self.next_id, int(key) + 1)
         self.version += 1
 
+    def replace(self, index: int, record: Mapping[str, Any]) -> None:
+        """Put ``record`` at ``index`` in place of the record there (same Id)."""
+        if id_key(record.get("Id")) != self.keys[index]:
+            raise ValueError("a record is replaced by one with the same Id")
+        self._detach_arrow()
+        self.blobs[index] = dumps(record)
+        for name, values in self._columns.items():
+            values[index] = record.get(name, MISSING)
+        if self._all_columns:
+            for name in record:
+                if name not in self._columns:
+                    self._columns[name] = [MISSING] * len(self)
+                    self._columns[name][index] = record[name]
+        self.version += 1
+
     def delete(self, indices: Iterable[int]) -> None:
         """Remove the records at ``indices``."""
         self._detach_arrow()

@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 import recon
-from recon.entities import ALLOWANCE, CREDIT, CREDIT_USE, ENTITIES
+from recon.entities import CREDIT, CREDIT_USE, ENTITIES
 from recon.sandbox import ALL_ROLES, Faults, Mutations, Sandbox, SandboxConfig
 from recon.sandbox.app import Api
 
@@ -214,6 +214,7 @@ def test_a_killed_fetch_resumes_without_starting_over(tmp_path, sample_frames):
         process.wait(timeout=30)
         assert process.returncode == -signal.SIGKILL, "the fetch finished before it was killed"
         first_searches = sum(sandbox.stats.searches.values())
+        first_credit_searches = sandbox.stats.searches[CREDIT.name]
 
         assert not (out / "manifest.json").exists()
         refused = recon_cli("audit", out, "--out", tmp_path / "report")
@@ -222,11 +223,16 @@ def test_a_killed_fetch_resumes_without_starting_over(tmp_path, sample_frames):
 
         resumed = recon_cli(*args)
         second_searches = sum(sandbox.stats.searches.values()) - first_searches
+        second_credit_searches = sandbox.stats.searches[CREDIT.name] - first_credit_searches
     assert resumed.returncode == 0, resumed.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["resumed"] is True
     total_pages = sum(entity["pages"] for entity in manifest["entities"].values())
-    assert second_searches < total_pages, "the rerun fetched everything again"
+    # Each pass that brings the entities to one moment searches every entity once more.
+    passes = manifest["moment"]["passes"]
+    assert second_searches - passes * len(ENTITIES) < total_pages, "the rerun started over"
+    # Credits are walked first: their walk was complete when the fetch was killed.
+    assert second_credit_searches == passes, "credits were walked again"
     fetched = _frames(out)
     for entity, frame in sample_frames.items():
         pd.testing.assert_frame_equal(fetched[entity], frame, check_like=True)
@@ -234,7 +240,7 @@ def test_a_killed_fetch_resumes_without_starting_over(tmp_path, sample_frames):
 
 def test_a_failed_fetch_keeps_its_pages_and_the_same_command_resumes(tmp_path):
     out = tmp_path / "snap"
-    lacking = f"{ALLOWANCE.name}-List"
+    lacking = f"{CREDIT_USE.name}-List"
     with _sandbox(roles=ALL_ROLES - {lacking}) as sandbox:
         port = sandbox.port
         args = _fetch_args(sandbox, out)
@@ -243,11 +249,11 @@ def test_a_failed_fetch_keeps_its_pages_and_the_same_command_resumes(tmp_path):
     assert failed.returncode == 2
     assert failed.stdout == ""
     (line,) = failed.stderr.splitlines()
-    assert line.startswith("recon: ") and ALLOWANCE.name in line and lacking in line
+    assert line.startswith("recon: ") and CREDIT_USE.name in line and lacking in line
     assert "Traceback" not in failed.stderr
     assert (out / ".recon-fetch" / f"{CREDIT.stem}.pages").stat().st_size > 0
-    # Credits and their uses were made into Parquet while the next entity was walked:
-    # nothing of that is left to look like (part of) a snapshot.
+    # Credits were made into Parquet while the next entity was walked: nothing of that is
+    # left to look like (part of) a snapshot.
     assert sorted(path.name for path in out.iterdir()) == [".recon-fetch"]
 
     # The role is granted; the same command on the same URL picks up where it stopped.
@@ -255,9 +261,12 @@ def test_a_failed_fetch_keeps_its_pages_and_the_same_command_resumes(tmp_path):
         resumed = recon_cli(*args)
         searches = sandbox.stats.searches
     assert resumed.returncode == 0, resumed.stderr
-    assert searches[CREDIT.name] == 0 < credit_searches, "credits were fetched again"
-    assert searches[ALLOWANCE.name] > 0
-    assert json.loads((out / "manifest.json").read_text())["resumed"] is True
+    manifest = json.loads((out / "manifest.json").read_text())
+    # Only the pass that brings the entities to one moment searched credits again.
+    passes = manifest["moment"]["passes"]
+    assert searches[CREDIT.name] == passes < credit_searches, "credits were fetched again"
+    assert searches[CREDIT_USE.name] > 0
+    assert manifest["resumed"] is True
 
 
 @pytest.mark.parametrize(

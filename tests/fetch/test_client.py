@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 import recon
+from recon import readers
 from recon.entities import CREDIT, CREDIT_USE
 from recon.fetch import Credentials, NexudusClient, RetryPolicy, Unlimited
 
@@ -159,7 +160,18 @@ def test_faults_past_the_retries_are_one_clear_error():
 
 
 @pytest.mark.parametrize("status", [409, 429])
-def test_throttling_waits_as_long_as_retry_after_says(status):
+@pytest.mark.parametrize(
+    ("answer", "wait"),
+    [
+        ({"headers": {"Retry-After": "7"}}, 7.0),
+        ({"json": {"Message": "Too many requests. Wait 7 seconds."}}, 7.0),
+        ({"text": "API calls quota exceeded! Try again in 2.5 seconds"}, 2.5),
+        ({"headers": {"Retry-After": "3"}, "text": "Wait 9 seconds"}, 3.0),
+        ({"text": "slow down"}, 1.0),
+    ],
+    ids=["retry-after", "body-wait", "body-try-again", "header-first", "neither"],
+)
+def test_throttling_waits_as_long_as_the_server_says(status, answer, wait):
     calls = []
 
     class Recording(Unlimited):
@@ -173,7 +185,7 @@ def test_throttling_waits_as_long_as_retry_after_says(status):
     def handler(request):
         calls.append(request)
         if len(calls) == 1:
-            return httpx.Response(status, headers={"Retry-After": "7"})
+            return httpx.Response(status, **answer)
         return page([{"Id": 1}])
 
     limiter = Recording()
@@ -185,7 +197,7 @@ def test_throttling_waits_as_long_as_retry_after_says(status):
         retry=RetryPolicy(sleep=lambda s: None),
     )
     assert api.search(CREDIT).count == 1
-    assert limiter.deferred == [7.0] and api.stats["throttled"] == 1 and api.stats["failures"] == 0
+    assert limiter.deferred == [wait] and api.stats["throttled"] == 1 and api.stats["failures"] == 0
 
 
 def test_a_password_is_exchanged_for_a_token_with_the_form_grant():
@@ -282,3 +294,29 @@ def test_secrets_appear_in_no_message_or_repr():
             texts.append(str(exc))
     assert len(texts) == 5
     assert not any(TOKEN in text or PASSWORD in text for text in texts)
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"null", "not a page envelope but a JSON null"),
+        (b" null\n", "not a page envelope but a JSON null"),
+        (b"[]", "not a page envelope but a JSON array"),
+        (b"42", "not a page envelope but a JSON number"),
+        (b'"OK"', "not a page envelope but a JSON string"),
+        (b"true", "not a page envelope but a JSON boolean"),
+        (b"", "not JSON"),
+        (b'{"Records": null}', "Records is a JSON null, not a list"),
+        (b'{"Records": 5}', "Records is a JSON number, not a list"),
+        (b'{"Records": {"Id": 1}}', "Records is a JSON object, not a list"),
+        (b'{"Records": []} null', "not JSON"),
+    ],
+)
+def test_a_body_that_is_not_a_page_is_retried_then_one_clear_error(body, said):
+    """Never handed to pyarrow's JSON reader when it is not an object: 'null' crashes it."""
+    for schema in (readers.typed_schema(CREDIT), None):  # the walk's parse, and the checks'
+        api = client(lambda r: httpx.Response(200, content=body), attempts=2)
+        with pytest.raises(recon.errors.ApiUnavailable) as raised:
+            api.search(CREDIT, records_schema=schema)
+        assert said in str(raised.value) and "2 tries failed" in str(raised.value)
+        assert api.stats["requests"] == 2

@@ -14,6 +14,7 @@ from fakeapi import FakeApi
 import recon
 from recon.entities import CREDIT, CREDIT_USE
 from recon.fetch import Credentials, FetchOptions, RetryPolicy, fetch
+from recon.fetch.errors import CountsContradictPages
 
 TOKEN = "tok-SECRET-fetch"
 
@@ -287,3 +288,17 @@ def test_fields_recon_does_not_know_are_kept_as_the_api_sent_them(tmp_path):
     assert "Archived" not in from_parquet.columns and "Archived" not in from_jsonl.columns
     assert set(from_parquet.columns) == set(from_jsonl.columns)
     assert from_parquet["DueDate"].tolist() == from_jsonl["DueDate"].tolist()
+
+
+def test_an_empty_page_that_claims_more_records_is_a_contradiction_not_a_crash(tmp_path):
+    """No Id to page from: offset walks stop at the empty page, and agree on none served."""
+
+    def api(request):
+        body = {"Records": [], "TotalItems": 5}
+        return httpx.Response(200, content=json.dumps(body).encode())
+
+    with pytest.raises(CountsContradictPages) as raised:
+        _fetch(tmp_path, api)
+    message = str(raised.value)
+    assert message.startswith("CoworkerBookingCredit: the API says TotalItems 5, but its pages")
+    assert "after 0 records, the same in 2 walks" in message

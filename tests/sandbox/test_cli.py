@@ -1,6 +1,7 @@
 """``recon sandbox``: its parser on a fresh argparse parser, the printed block, Ctrl-C, errors."""
 
 import argparse
+import os
 import signal
 import socket
 import subprocess
@@ -148,3 +149,54 @@ def test_ready_callback_runs_once_serving(monkeypatch, capsys):
     sandbox.close()
     thread.join(timeout=10)
     assert started["code"] == 0
+
+
+def test_the_hostile_mode_from_the_command_line(tmp_path):
+    """``recon sandbox --hostile body=null``, then ``recon fetch`` against it: one line, exit 2."""
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "recon",
+            "sandbox",
+            "--port",
+            "0",
+            "--limits",
+            "off",
+            "--hostile",
+            "body=null",
+            "--hostile",
+            "entity=CoworkerBookingCreditUseHistory",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as sandbox:
+        try:
+            url = sandbox.stdout.readline().split(" at ")[1].split()[0]
+            out, rest = tmp_path / "s", ["--limits", "off", "--tries", "1"]
+            fetched = subprocess.run(
+                [sys.executable, "-m", "recon", "fetch", "--base-url", url, "--out", out, *rest],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "NEXUDUS_TOKEN": "sandbox-token"},
+                timeout=120,
+            )
+        finally:
+            sandbox.send_signal(signal.SIGINT)
+            sandbox.wait(timeout=30)
+    assert fetched.returncode == 2, fetched.stderr
+    (line,) = fetched.stderr.splitlines()
+    assert "CoworkerBookingCreditUseHistory" in line and "a JSON null" in line
+
+
+def test_bad_hostile_settings_are_usage_errors(capsys):
+    for argv in (["--hostile", "teapot=1"], ["--hostile", "padding=lots"]):
+        with pytest.raises(SystemExit) as exit_info:
+            parse(*argv)
+        assert exit_info.value.code == 2
+    assert parse("--hostile", "endless", "--hostile", "trickle=0.2").hostile == [
+        ("endless", True),
+        ("trickle", 0.2),
+    ]
+    capsys.readouterr()
