@@ -241,7 +241,7 @@ def _announce(sandbox: Sandbox, snapshot: Path) -> None:
     config = sandbox.config
     url = sandbox.base_url
     print(
-        f"Nexudus API sandbox serving {snapshot} at {url} (Ctrl-C stops it).\n"
+        f"Nexudus API sandbox serving {_shown(snapshot)} at {url} (Ctrl-C stops it).\n"
         f"In another shell:\n"
         f"  export NEXUDUS_TOKEN={shlex.quote(config.token)}\n"
         f"  recon run --base-url {url} --out my-snapshot\n"
@@ -249,6 +249,15 @@ def _announce(sandbox: Sandbox, snapshot: Path) -> None:
         f"NEXUDUS_PASSWORD={shlex.quote(config.password)})",
         flush=True,
     )
+
+
+def _shown(path: Path) -> str:
+    """``path`` as the user would type it from here: relative when it is below the current
+    directory (``sample_data``), else as it is."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _fail(message: str) -> int:

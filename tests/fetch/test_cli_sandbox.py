@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import signal
 import struct
 import subprocess
@@ -526,6 +527,25 @@ def test_progress_bars_on_a_terminal_and_silence_elsewhere(tmp_path):
     assert quiet.returncode == 0 and quiet.stdout == quiet.stderr == ""
 
 
+def _assert_readme_output_is_real(readme: str, output: str) -> None:
+    """Every line of the README's example output (but '...') stands in the real output, in
+    order, once what varies from run to run (time, port, requests) is set aside."""
+
+    def normal(line: str) -> str:
+        line = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", line)
+        line = re.sub(r"in \d+\.\d s, \d+ requests \(\d+ retried, \d+ throttled\)", "in T", line)
+        return re.sub(r"as of \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "as of AS_OF", line)
+
+    start = readme.index("recon run --base-url http://127.0.0.1:8642 --out my-snapshot\n```")
+    block = re.search(r"```\n+```\n(.*?)\n```", readme[start:], re.S).group(1)
+    expected = [normal(line) for line in block.splitlines() if line.strip() != "..."]
+    real = [normal(line) for line in output.splitlines()]
+    at = 0
+    for line in expected:
+        assert line in real[at:], f"README line not in the real output: {line!r}"
+        at = real.index(line, at) + 1
+
+
 def test_the_readme_walkthrough_recon_sandbox_then_recon_run(tmp_path):
     """The README's 'Try it without a Nexudus account', as a user types it."""
     readme = (SAMPLE.parent / "README.md").read_text()
@@ -555,6 +575,8 @@ def test_the_readme_walkthrough_recon_sandbox_then_recon_run(tmp_path):
             sandbox.wait(timeout=30)
     assert sandbox.returncode == 0
     assert run.returncode == 1, run.stderr
+    assert announced[0].startswith("Nexudus API sandbox serving sample_data at "), announced
+    _assert_readme_output_is_real(readme, run.stdout)
     summary = next(line for line in run.stdout.splitlines() if " findings: " in line)
     assert summary == "55 findings: 34 error, 21 warning, 0 info"
     assert summary in readme and "  export NEXUDUS_TOKEN=sandbox-token" in readme
