@@ -292,3 +292,17 @@ def test_a_fetched_snapshot_is_titled_by_its_run_source_and_date(tmp_path):
     out = tmp_path / "nightly"
     recon.write_reports(audit(_snapshot(tmp_path)), out, ["md"], title="recon run nightly")
     assert (out / "report.md").read_text().startswith("## recon run nightly: ")
+
+
+@pytest.mark.parametrize("credits", [[], [credit(1, Id=None)], [credit(1, Id="x")]])
+def test_uses_without_a_usable_credit_still_get_every_report(tmp_path, credits):
+    """The API's own example responses hold uses and an empty credit page: every report is
+    still written, each use an orphan (report_html._places raised IndexError here)."""
+    snapshot = write_snapshot(tmp_path / "s", credits=credits, uses=[use(10, 1), use(11, 2)])
+    result = audit(snapshot)
+    written = recon.write_reports(result, tmp_path / "out")
+    assert len(written) == 5
+    document = json.loads((tmp_path / "out" / "findings.json").read_text())
+    orphans = [f["record_id"] for f in document["findings"] if f["rule"] == "orphan_use"]
+    assert orphans == [10, 11]
+    assert "orphan_use" in (tmp_path / "out" / "report.html").read_text()
