@@ -22,7 +22,7 @@ import pandas as pd
 from . import findings
 from ._version import __version__
 from .baseline import Change, compare, load_baseline
-from .checks import RULES, Rule
+from .checks import RULES, Rule, Values
 from .config import RuleSet, load_ruleset
 from .derived import Derived
 from .errors import UsageError
@@ -154,10 +154,15 @@ def audit(
         if found is not None:
             pieces.append(found)
     found = findings.concat(pieces, findings.COLUMNS[: -len(findings.OVER_TIME_COLUMNS)])
-    found = found.assign(fingerprint=fingerprints(found, loaded))
+    found = found.assign(
+        fingerprint=fingerprints(found, loaded),
+        expected=findings.as_json_text(found["expected"]),
+        actual=findings.as_json_text(found["actual"]),
+    )
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     change, first_seen, resolved = compare(found, earlier, stamp)
     found = findings.sort(found.assign(baseline=change, first_seen=first_seen))
+    found = _with_amounts(found)
     loaded.check_manifest()
     by_severity = {
         severity: int((found["severity"] == severity.value).sum()) for severity in Severity
@@ -195,6 +200,24 @@ def parse_as_of(
 ) -> pd.Timestamp:
     """The audit's moment in UTC (see ``moments.parse_moment``)."""
     return parse_moment(value, name)
+
+
+def _with_amounts(found: pd.DataFrame) -> pd.DataFrame:
+    """``expected_amount`` and ``actual_amount`` (Float64) for the rules whose values are
+    amounts (their declaration says so), null elsewhere: typed columns for notebooks."""
+    amount_rules = [rule.id for rule in RULES if rule.values is Values.AMOUNT]
+    is_amount = found["rule"].isin(amount_rules).to_numpy()
+    typed = {}
+    for name, column in zip(findings.AMOUNT_COLUMNS, findings.JSON_TEXT_COLUMNS, strict=True):
+        values = [
+            value if isinstance(value, int | float) and not isinstance(value, bool) else None
+            for value in map(findings.from_json_text, found[column].to_numpy(dtype=object))
+        ]
+        typed[name] = pd.array(
+            [value if amount else None for value, amount in zip(values, is_amount, strict=True)],
+            dtype="Float64",
+        )
+    return found.assign(**typed)
 
 
 def _run(rule: Rule, derived: Derived) -> tuple[RuleOutcome, pd.DataFrame | None]:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import UsageError
-from .findings import json_value
+from .findings import from_json_text, json_value
 
 FINDINGS_FILE = "findings.json"
 MAX_BYTES = 2 * 1024**3
@@ -98,8 +98,8 @@ def compare(
         return empty, pd.Series([as_of] * len(found), index=found.index, dtype=object), []
     known = np.array([fingerprint in baseline.values for fingerprint in prints], dtype=bool)
     now = zip(
-        (_text(value) for value in found["expected"]),
-        (_text(value) for value in found["actual"]),
+        (_text(from_json_text(value)) for value in found["expected"].to_numpy(dtype=object)),
+        (_text(from_json_text(value)) for value in found["actual"].to_numpy(dtype=object)),
         strict=True,
     )
     same = np.array(

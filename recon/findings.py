@@ -7,6 +7,7 @@ order every output uses, so findings.json and the reports are byte-stable.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -34,6 +35,13 @@ OVER_TIME_COLUMNS: tuple[str, ...] = ("fingerprint", "baseline", "first_seen")
 null without a baseline) and the ``as_of`` of the first run it was seen in."""
 
 COLUMNS: tuple[str, ...] = ("rule", "severity", *RULE_COLUMNS, *OVER_TIME_COLUMNS)
+
+JSON_TEXT_COLUMNS: tuple[str, ...] = ("expected", "actual")
+"""In ``AuditResult.findings`` these hold each value's JSON text (one string type, whatever
+the rule put there); findings.json writes the values. Amount rules also get typed
+``expected_amount`` and ``actual_amount`` (Float64) in the frame."""
+
+AMOUNT_COLUMNS: tuple[str, ...] = ("expected_amount", "actual_amount")
 """Every finding, in findings.json order. ``row`` is the 1-based position of the
 record in its entity's file (pages flattened), for records with no usable Id."""
 
@@ -111,6 +119,26 @@ def json_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_value(item) for item in value]
     return value
+
+
+def as_json_text(values: pd.Series) -> pd.Series:
+    """Each value as its JSON text (``40.0``, ``"60.00"``, ``true``), null as NA: one type
+    for a column whose values are numbers for one rule and text for another, and exactly
+    what findings.json writes (``from_json_text`` reads it back)."""
+    texts = [
+        None
+        if value is None or value is pd.NA
+        else json.dumps(json_value(value), ensure_ascii=False, sort_keys=True)
+        for value in values.astype(object).tolist()
+    ]
+    return pd.Series(pd.array(texts, dtype=pd.StringDtype()), index=values.index)
+
+
+def from_json_text(value: Any) -> Any:
+    """The value a JSON-text cell holds (None for NA)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return json.loads(value)
 
 
 def _broadcast(value: Any, count: int) -> pd.Series:

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import recon
+from recon.findings import from_json_text
 
 MISSING = object()
 AS_OF = "2025-12-31T00:00:00Z"
@@ -230,7 +231,11 @@ def finding(result: recon.AuditResult, rule: str) -> dict[str, Any]:
     assert len(rows) == 1, (
         f"expected one {rule} finding, got {len(rows)}: {rows.to_dict('records')}"
     )
-    return rows.iloc[0].to_dict()
+    found = rows.iloc[0].to_dict()
+    # As findings.json shows them: the frame holds expected/actual as JSON text.
+    for name in ("expected", "actual"):
+        found[name] = from_json_text(found[name])
+    return found
 
 
 def outcome(result: recon.AuditResult, rule: str) -> recon.RuleOutcome:

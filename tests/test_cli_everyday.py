@@ -160,3 +160,17 @@ def test_audit_result_reads_well_in_a_notebook():
     page = result._repr_html_()
     assert len(page) < 5_000 and "FAIL" in page and "balance_mismatch" in page
     assert recon.audit(SAMPLE, as_of="2025-12-31", fail_on="never").passed is True
+
+
+def test_findings_frame_has_one_type_per_column_and_typed_amounts():
+    result = recon.audit(SAMPLE, as_of="2025-12-31")
+    found = result.findings
+    for name in ("expected", "actual"):
+        values = found[name].dropna().tolist()
+        assert values and all(isinstance(value, str) for value in values), name
+    schema = found[found["rule"] == "schema_violation"]
+    assert '"2025-02-30T00:00:00"' in schema["actual"].tolist()  # the raw value, as sent
+    money = found[found["rule"] == "balance_mismatch"]
+    assert str(money["expected_amount"].dtype) == "Float64"
+    assert money["expected_amount"].notna().all()
+    assert found.loc[found["rule"] == "orphan_use", "expected_amount"].isna().all()

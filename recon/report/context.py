@@ -122,7 +122,12 @@ def since_baseline(summary: dict[str, Any], records: list[dict[str, Any]]) -> di
 def findings_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The findings as JSON-ready dicts, in ``findings.COLUMNS`` order."""
     columns = {
-        name: [findings_module.json_value(value) for value in frame[name].astype(object)]
+        name: [
+            findings_module.from_json_text(value)
+            if name in findings_module.JSON_TEXT_COLUMNS
+            else findings_module.json_value(value)
+            for value in frame[name].astype(object)
+        ]
         for name in findings_module.COLUMNS
     }
     return [

@@ -198,7 +198,7 @@ def test_duplicate_record__exact_repeat_names_both_keys(tmp_path):
     assert hits["message"].iloc[0] == (
         'Id 1 occurs 3 times; UniqueId "credit-00000001" occurs 3 times in CoworkerBookingCredit'
     )
-    assert hits["actual"].tolist() == [3, 3, 3]
+    assert hits["actual"].tolist() == ["3", "3", "3"]  # the frame holds each value's JSON text
 
 
 def test_duplicate_record__same_id_in_different_entities_is_fine(tmp_path):
