@@ -22,14 +22,16 @@ import pandas as pd
 from . import findings
 from ._version import __version__
 from .baseline import Change, compare, load_baseline
-from .checks import RULES, Rule, Values
+from .checks import RULE_IDS, RULES, Rule, Values
 from .config import RuleSet, load_ruleset
 from .derived import Derived
 from .errors import UsageError
 from .exitcodes import ExitCode, FailOn, Severity, exit_code_for
 from .fingerprints import fingerprints
+from .impact import impacts
 from .load import Snapshot, load_snapshot
 from .moments import parse_moment
+from .waivers import WAIVER_RULES, apply, load_waivers
 
 
 class Outcome(StrEnum):
@@ -117,6 +119,7 @@ def audit(
     fail_on: str | FailOn = FailOn.ERROR,
     baseline: str | Path | None = None,
     fail_on_new: bool = False,
+    waivers: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> AuditResult:
     """Audit the snapshot directory ``snapshot``.
@@ -125,7 +128,9 @@ def audit(
     speaks for (default: now); ``fail_on`` the lowest severity that makes ``exit_code`` 1.
     ``baseline`` is an earlier run's findings.json (or a directory holding one): each
     finding is then marked new, unchanged or updated against it, and with ``fail_on_new``
-    only new and updated findings count toward the exit status. ``progress``, when given,
+    only new and updated findings count toward the exit status. ``waivers`` is a waiver
+    file (``recon.waivers``): a finding a waiver holds for stays listed and does not gate.
+    ``progress``, when given,
     is called with a line naming each stage as it starts (the CLI shows them on a
     terminal). Raises a ``ReconError`` when the run cannot be done; bad records are
     findings, never exceptions.
@@ -139,6 +144,11 @@ def audit(
     moment = parse_as_of(as_of)
     ruleset = load_ruleset(rules)
     earlier = load_baseline(baseline) if baseline is not None else None
+    accepted = (
+        load_waivers(waivers, rules=RULE_IDS, name="waivers", today=moment.date())
+        if waivers is not None
+        else None
+    )
     if fail_on_new and earlier is None:
         raise UsageError("fail_on_new needs a baseline to tell new findings from known ones")
     say(f"reading and validating {snapshot}")
@@ -153,7 +163,8 @@ def audit(
         outcomes.append(outcome)
         if found is not None:
             pieces.append(found)
-    found = findings.concat(pieces, findings.COLUMNS[: -len(findings.OVER_TIME_COLUMNS)])
+    found = findings.concat(pieces, findings.COLUMNS[: -len(findings.AUDIT_COLUMNS)])
+    found = pd.concat([found, impacts(found, derived)], axis=1)
     found = found.assign(
         fingerprint=fingerprints(found, loaded),
         expected=findings.as_json_text(found["expected"]),
@@ -161,20 +172,30 @@ def audit(
     )
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     change, first_seen, resolved = compare(found, earlier, stamp)
-    found = findings.sort(found.assign(baseline=change, first_seen=first_seen))
+    found = found.assign(baseline=change, first_seen=first_seen, waiver=None)
+    found, about_waivers = apply(found, accepted, moment)
+    found = findings.sort(findings.concat([found, about_waivers], findings.COLUMNS))
     found = _with_amounts(found)
     loaded.check_manifest()
     by_severity = {
         severity: int((found["severity"] == severity.value).sum()) for severity in Severity
     }
-    gating = found
+    gating = found[found["waiver"].isna()]
     if fail_on_new:
-        gating = found[found["baseline"].isin([Change.NEW.value, Change.UPDATED.value])]
+        gating = gating[gating["baseline"].isin([Change.NEW.value, Change.UPDATED.value])]
     exit_code = exit_code_for(
         {s: int((gating["severity"] == s.value).sum()) for s in Severity}, fail_on
     )
     summary = _summary(found, outcomes, by_severity, loaded, ruleset, moment, fail_on, exit_code)
     summary["gate"] = {"fail_on": fail_on.value, "only_new": fail_on_new}
+    if accepted is not None:
+        summary["waivers"] = {
+            "file": str(accepted.path),
+            "sha256": accepted.sha256,
+            "waivers": len(accepted.waivers),
+            "held": int(found["waiver"].notna().sum()),
+            **{rule: int((found["rule"] == rule).sum()) for rule in WAIVER_RULES},
+        }
     if earlier is not None:
         summary["baseline"] = {
             "file": str(earlier.path),
@@ -234,7 +255,7 @@ def _run(rule: Rule, derived: Derived) -> tuple[RuleOutcome, pd.DataFrame | None
     evaluation = rule.function(derived)
     found = evaluation.findings.assign(rule=rule.id, severity=setting.severity.value)
     outcome = RuleOutcome(rule.id, Outcome.RAN, setting.severity, evaluation.evaluated, len(found))
-    return outcome, found[list(findings.COLUMNS[: -len(findings.OVER_TIME_COLUMNS)])]
+    return outcome, found[list(findings.COLUMNS[: -len(findings.AUDIT_COLUMNS)])]
 
 
 def _summary(

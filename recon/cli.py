@@ -119,6 +119,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rules_parser.set_defaults(handler=_rules)
 
+    waivers_parser = commands.add_parser(
+        "waivers",
+        help="check a waiver file without auditing",
+        description="recon waivers check FILE: read every waiver of FILE and check it as an "
+        "audit would (required keys, unknown keys, an approver other than the owner, known "
+        "rules, dates, amounts). Exit 0 when every waiver is well formed, 2 naming the first "
+        "waiver and key that is not.",
+    )
+    waivers_parser.add_argument("action", choices=["check"], help="what to do: check")
+    waivers_parser.add_argument("file", metavar="FILE", help="the waiver file (TOML)")
+    waivers_parser.set_defaults(handler=_waivers)
+
     sample_parser = commands.add_parser(
         "sample",
         help="write the sample snapshot into DIR, to try recon without data of your own",
@@ -204,6 +216,12 @@ def _add_audit_options(parser: argparse.ArgumentParser) -> None:
         "--fail-on-new",
         action="store_true",
         help="with --baseline: exit 1 only for new or updated findings at or above --fail-on",
+    )
+    parser.add_argument(
+        "--waivers",
+        metavar="FILE",
+        help="a waiver file (TOML): accepted exceptions, each with its approver, expiry and "
+        "amount; a finding a waiver holds for stays listed and does not fail the run",
     )
     parser.add_argument(
         "--format",
@@ -393,12 +411,34 @@ def _over_time(args: argparse.Namespace) -> dict[str, object]:
     """The audit's --baseline and --fail-on-new, checked as the user gave them."""
     if args.fail_on_new and not args.baseline:
         raise UsageError("--fail-on-new needs --baseline OLD (an earlier run's findings.json)")
-    if args.baseline is None:
-        return {}
-    from .baseline import load_baseline
+    chosen: dict[str, object] = {}
+    if args.waivers is not None:
+        _check_waivers(args.waivers, None)  # errors name the option, not the argument
+        chosen["waivers"] = args.waivers
+    if args.baseline is not None:
+        from .baseline import load_baseline
 
-    load_baseline(args.baseline, "--baseline")  # errors name the option, not the argument
-    return {"baseline": args.baseline, "fail_on_new": args.fail_on_new}
+        load_baseline(args.baseline, "--baseline")
+        chosen.update(baseline=args.baseline, fail_on_new=args.fail_on_new)
+    return chosen
+
+
+def _check_waivers(path: str, rules: str | None) -> object:
+    from .checks import RULE_IDS
+    from .waivers import load_waivers
+
+    return load_waivers(path, rules=RULE_IDS, name="--waivers")
+
+
+def _waivers(args: argparse.Namespace) -> ExitCode:
+    if args.action != "check":
+        raise UsageError("recon waivers takes 'check FILE' (see 'recon waivers --help')")
+    from .checks import RULE_IDS
+    from .waivers import load_waivers
+
+    checked = load_waivers(args.file, rules=RULE_IDS, name="waiver file")
+    _say(f"{args.file}: {len(checked.waivers)} waivers, every one well formed", int(ExitCode.OK))
+    return ExitCode.OK
 
 
 def _moment(value: str | None, option: str) -> object:

@@ -29,12 +29,21 @@ RULE_COLUMNS: tuple[str, ...] = (
 )
 """What a rule fills in for each finding."""
 
-OVER_TIME_COLUMNS: tuple[str, ...] = ("fingerprint", "baseline", "first_seen")
-"""What the audit adds to each finding about runs before it: its fingerprint
+AUDIT_COLUMNS: tuple[str, ...] = (
+    "impact",
+    "currency",
+    "fingerprint",
+    "baseline",
+    "first_seen",
+    "waiver",
+)
+"""What the audit adds to each finding once every rule has run: what it does to money
+(``recon.impact``: exact decimal text, and the credit's currency), its fingerprint
 (``recon.fingerprints``), its change against ``--baseline`` (new, unchanged, updated;
-null without a baseline) and the ``as_of`` of the first run it was seen in."""
+null without a baseline), the ``as_of`` of the first run it was seen in, and the id of
+the waiver that holds for it (``recon.waivers``; null when none does)."""
 
-COLUMNS: tuple[str, ...] = ("rule", "severity", *RULE_COLUMNS, *OVER_TIME_COLUMNS)
+COLUMNS: tuple[str, ...] = ("rule", "severity", *RULE_COLUMNS, *AUDIT_COLUMNS)
 
 JSON_TEXT_COLUMNS: tuple[str, ...] = ("expected", "actual")
 """In ``AuditResult.findings`` these hold each value's JSON text (one string type, whatever

@@ -39,7 +39,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # 3: the rules
     ("checks",),
     # 4: an audit, and what is computed from its result
-    ("audit", "reconciliation", "catalogue", "fingerprints", "baseline"),
+    (
+        "audit",
+        "reconciliation",
+        "catalogue",
+        "fingerprints",
+        "baseline",
+        "impact",
+        "waivers",
+    ),
     # 5: presenting an audit; fetching a snapshot; the API simulator
     ("report", "fetch", "sandbox"),
     # 6: the command line and the package's public face

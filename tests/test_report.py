@@ -71,10 +71,13 @@ def test_findings_json_values(tmp_path):
         "1 use sums to 35.00 GBP (difference 5.00 GBP, tolerance 0.005)",
         "expected": 40.0,
         "actual": 35.0,
+        "impact": "5.00",  # TotalCredit - RemainingCredit - uses, exact
+        "currency": "GBP",
         # v1: sha256 of rule, entity, UniqueId and discriminator, joined by U+001F
         "fingerprint": "v1:1e7fd9b5be25411165af72acdf27ead7",
         "baseline": None,  # no --baseline given
         "first_seen": "2025-12-31T00:00:00Z",  # this run: the first that saw it
+        "waiver": None,
     }
 
 

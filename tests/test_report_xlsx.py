@@ -451,7 +451,7 @@ def test_sheets_stop_at_excels_row_limit_and_say_so(tmp_path, monkeypatch):
     monkeypatch.setattr(report_xlsx, "MAX_ROWS", 2)
     _, workbook, _ = _write(recon.audit(SAMPLE, as_of=AS_OF), tmp_path)
     sheet = workbook["schema_violation"]
-    assert sheet.max_row == 3 and sheet.auto_filter.ref == "A1:M3"
+    assert sheet.max_row == 3 and sheet.auto_filter.ref == "A1:P3"
     assert workbook["Credits"].max_row == 3
     notes = [row[1] for row in workbook["Summary"].iter_rows(values_only=True) if row[0] == "Note"]
     assert "sheet schema_violation lists the first 2 of 8 rows (Excel's limit)" in notes

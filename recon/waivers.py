@@ -1,0 +1,285 @@
+"""Waivers: exceptions an approver accepted, for a while, for an amount (contract section 7).
+
+A waiver file (``--waivers FILE``, TOML) holds ``[[waiver]]`` tables::
+
+    [[waiver]]
+    id = "W-2025-014"          # unique
+    rule = "balance_mismatch"
+    record_id = 100000123      # or: fingerprint = "v1:..."
+    reason = "Refund agreed with the member, ticket FIN-412"
+    owner = "preparer@example.com"
+    approved_by = "controller@example.com"   # must differ from owner
+    expires = 2026-01-31       # required: a date (the waiver holds through that day, UTC)
+    amount = "12.50"           # optional: the finding's |impact| must be exactly this
+
+A waiver *holds* for the findings of its rule on its record (or with its fingerprint)
+while the audit's ``as_of`` is not past ``expires`` and, when it names an ``amount``,
+while the finding's impact is that amount (its absolute value: a waiver accepts a
+difference, whichever way it runs). A finding a waiver holds for keeps its place in
+findings.json with ``waiver`` set, and does not count toward the exit status. A waiver
+that has lapsed holds for nothing: its findings gate again, and the audit adds a
+``waiver_expired`` or ``waiver_amount_changed`` finding saying why; a waiver that matches
+no finding adds ``waiver_unused``. A malformed file is one line naming the waiver and the
+key, exit 2, checked before anything is audited (``recon waivers check FILE``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import findings as findings_module
+from .errors import ConfigError
+
+MAX_BYTES = 4 * 1024**2
+"""A waiver file larger than this is refused (thousands of waivers are a few hundred KiB)."""
+
+WAIVER_ENTITY = "Waiver"
+"""The entity of the findings about waivers themselves."""
+
+WAIVER_RULES = ("waiver_expired", "waiver_amount_changed", "waiver_unused")
+"""The findings a waiver file adds; each a warning."""
+
+_REQUIRED = ("id", "rule", "reason", "owner", "approved_by", "expires")
+_KNOWN = frozenset({*_REQUIRED, "record_id", "fingerprint", "amount"})
+
+
+@dataclass(frozen=True)
+class Waiver:
+    id: str
+    rule: str
+    record_id: int | None
+    fingerprint: str | None
+    reason: str
+    owner: str
+    approved_by: str
+    expires: dt.date
+    amount: Decimal | None
+
+
+@dataclass(frozen=True)
+class WaiverFile:
+    path: Path
+    sha256: str
+    waivers: tuple[Waiver, ...]
+
+
+def load_waivers(
+    path: str | Path,
+    *,
+    rules: Sequence[str],
+    approvers: Sequence[str] | None = None,
+    max_days: int | None = None,
+    today: dt.date | None = None,
+    name: str = "--waivers",
+) -> WaiverFile:
+    """The waivers of ``path``, every one checked; ``ConfigError`` naming the waiver and the
+    key at the first that is not right. ``rules`` are the rule ids a waiver may name;
+    ``approvers`` (when given) who may approve; ``max_days`` the longest life of a waiver
+    from ``today``."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"{name} '{file}' is not a file; give the waiver file (TOML)")
+    if file.stat().st_size > MAX_BYTES:
+        raise ConfigError(f"{name} '{file}' is larger than {MAX_BYTES:,} bytes")
+    data = file.read_bytes()
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ConfigError(f"{name} '{file}' is not valid TOML: {exc}") from exc
+    extra = sorted(set(document) - {"waiver"})
+    if extra:
+        raise ConfigError(
+            f"{name} '{file}': unknown key '{extra[0]}'; a waiver file holds [[waiver]] tables"
+        )
+    tables = document.get("waiver", [])
+    if not isinstance(tables, list):
+        raise ConfigError(f"{name} '{file}': 'waiver' must be [[waiver]] tables")
+    waivers, seen = [], set()
+    for number, table in enumerate(tables, start=1):
+        waiver = _waiver(table, number, rules, approvers, max_days, today, f"{name} '{file}'")
+        if waiver.id in seen:
+            raise ConfigError(
+                f"{name} '{file}': waiver '{waiver.id}': id is used twice; ids are unique"
+            )
+        seen.add(waiver.id)
+        waivers.append(waiver)
+    return WaiverFile(file, hashlib.sha256(data).hexdigest(), tuple(waivers))
+
+
+def apply(
+    found: pd.DataFrame, waivers: WaiverFile | None, as_of: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``found`` with ``waiver`` set where a waiver holds, and the findings about waivers
+    that lapsed or matched nothing (``findings.COLUMNS``, unsorted)."""
+    if waivers is None or not waivers.waivers:
+        return found, findings_module.concat([], findings_module.COLUMNS)
+    held = found["waiver"].to_numpy(dtype=object).copy()
+    rules = found["rule"].to_numpy(dtype=object)
+    record_ids = found["record_id"].to_numpy(dtype=object, na_value=None)
+    prints = found["fingerprint"].to_numpy(dtype=object)
+    impact = found["impact"].to_numpy(dtype=object, na_value=None)
+    day = as_of.tz_convert("UTC").date()
+    notes = []
+    for waiver in waivers.waivers:
+        if waiver.fingerprint is not None:
+            matches = np.flatnonzero(prints == waiver.fingerprint)
+        else:
+            matches = np.flatnonzero(
+                (rules == waiver.rule)
+                & np.array([rid == waiver.record_id for rid in record_ids], dtype=bool)
+            )
+        if not len(matches):
+            notes.append(
+                (waiver, "waiver_unused", "holds for no finding: fixed, or mistyped?", None)
+            )
+            continue
+        if day > waiver.expires:
+            notes.append((waiver, "waiver_expired", f"expired on {waiver.expires}", None))
+            continue
+        for row in matches:
+            if waiver.amount is not None and _magnitude(impact[row]) != waiver.amount:
+                now = "none" if impact[row] is None else str(impact[row])
+                notes.append(
+                    (
+                        waiver,
+                        "waiver_amount_changed",
+                        f"accepts {waiver.amount} but the finding is now {now}",
+                        row,
+                    )
+                )
+                continue
+            held[row] = waiver.id
+    return found.assign(waiver=held), _notes(found, notes)
+
+
+def _notes(found: pd.DataFrame, notes: list) -> pd.DataFrame:
+    if not notes:
+        return findings_module.concat([], findings_module.COLUMNS)
+    rows = []
+    for waiver, rule, why, row in notes:
+        target = (
+            f"fingerprint {waiver.fingerprint}"
+            if waiver.fingerprint is not None
+            else f"{waiver.rule} on record {waiver.record_id}"
+        )
+        key = "\x1f".join((rule, WAIVER_ENTITY, waiver.id))
+        rows.append(
+            {
+                "rule": rule,
+                "severity": "warning",
+                "entity": WAIVER_ENTITY,
+                "record_id": None if row is None else found["record_id"].iloc[row],
+                "credit_id": None if row is None else found["credit_id"].iloc[row],
+                "field": waiver.id,
+                "row": 0,
+                "message": (
+                    f"waiver {waiver.id} ({target}, approved by {waiver.approved_by}): {why}"
+                ),
+                "expected": None,
+                "actual": None,
+                "impact": None if row is None else found["impact"].iloc[row],
+                "currency": None if row is None else found["currency"].iloc[row],
+                "fingerprint": f"v1:{hashlib.sha256(key.encode()).hexdigest()[:32]}",
+                "baseline": None,
+                "first_seen": None,
+                "waiver": None,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=list(findings_module.COLUMNS))
+    for name in ("record_id", "credit_id"):
+        frame[name] = frame[name].astype("Int64")
+    for name in ("expected", "actual", "impact"):
+        frame[name] = frame[name].astype(pd.StringDtype())
+    return frame
+
+
+def _magnitude(text: object) -> Decimal | None:
+    if text is None or text is pd.NA:
+        return None
+    return abs(Decimal(str(text)))
+
+
+def _waiver(
+    table: object,
+    number: int,
+    rules: Sequence[str],
+    approvers: Sequence[str] | None,
+    max_days: int | None,
+    today: dt.date | None,
+    where: str,
+) -> Waiver:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: waiver {number} is not a table")
+    label = f"{where}: waiver '{table.get('id', number)}'"
+    unknown = sorted(set(table) - _KNOWN)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(_KNOWN), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(f"{label}: unknown key '{unknown[0]}'{hint}")
+    for key in _REQUIRED:
+        if key not in table or table[key] in ("", None):
+            raise ConfigError(f"{label}: '{key}' is required")
+    for key in ("id", "rule", "reason", "owner", "approved_by"):
+        if not isinstance(table[key], str) or not table[key].strip():
+            raise ConfigError(f"{label}: '{key}' must be text")
+    if table["rule"] not in rules:
+        close = difflib.get_close_matches(table["rule"], list(rules), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(f"{label}: 'rule' names no rule '{table['rule']}'{hint}")
+    has_record, has_print = "record_id" in table, "fingerprint" in table
+    if has_record == has_print:
+        raise ConfigError(f"{label}: give exactly one of 'record_id' and 'fingerprint'")
+    record_id = table.get("record_id")
+    if has_record and (not isinstance(record_id, int) or isinstance(record_id, bool)):
+        raise ConfigError(f"{label}: 'record_id' must be a whole number (the record's Id)")
+    fingerprint = table.get("fingerprint")
+    if has_print and not (isinstance(fingerprint, str) and fingerprint.startswith("v1:")):
+        raise ConfigError(f"{label}: 'fingerprint' must be a finding's fingerprint ('v1:...')")
+    owner, approver = table["owner"].strip(), table["approved_by"].strip()
+    if owner.casefold() == approver.casefold():
+        raise ConfigError(f"{label}: 'approved_by' is the owner; a waiver needs a second person")
+    if approvers is not None and approver.casefold() not in {a.casefold() for a in approvers}:
+        raise ConfigError(
+            f"{label}: 'approved_by' {approver} is not among the rule set's approvers"
+        )
+    expires = table["expires"]
+    if isinstance(expires, dt.datetime):
+        expires = expires.date()
+    if not isinstance(expires, dt.date):
+        raise ConfigError(f"{label}: 'expires' must be a date, e.g. expires = 2026-01-31")
+    if max_days is not None and today is not None and (expires - today).days > max_days:
+        raise ConfigError(
+            f"{label}: 'expires' {expires} is more than {max_days} days away "
+            "(the rule set's max_days)"
+        )
+    amount = None
+    if "amount" in table:
+        try:
+            amount = abs(Decimal(str(table["amount"])))
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite() or isinstance(table["amount"], bool):
+            raise ConfigError(
+                f"{label}: 'amount' must be a decimal amount, e.g. amount = \"12.50\""
+            )
+    return Waiver(
+        id=table["id"].strip(),
+        rule=table["rule"],
+        record_id=record_id,
+        fingerprint=fingerprint,
+        reason=table["reason"],
+        owner=owner,
+        approved_by=approver,
+        expires=expires,
+        amount=amount,
+    )
