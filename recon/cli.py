@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from ._version import __version__
+from .argtypes import positive_whole
 from .errors import ReconError, UsageError
 from .exitcodes import ExitCode, FailOn
 from .nexudus import DEFAULT_BASE_URL, MAX_PAGE_SIZE
@@ -169,10 +170,12 @@ def _add_fetch_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also walk every Id to drop records the API no longer has (what --since cannot see)",
     )
-    parser.add_argument("--page-size", type=_positive, default=1000, metavar="N", help="1 to 1000")
+    parser.add_argument(
+        "--page-size", type=positive_whole, default=1000, metavar="N", help="1 to 1000"
+    )
     parser.add_argument(
         "--concurrency",
-        type=_positive,
+        type=positive_whole,
         default=4,
         metavar="N",
         help="requests in flight (default 4)",
@@ -287,16 +290,6 @@ def _error(message: str) -> None:
     secrets = tuple(os.environ.get(name, "") for name in (credentials.TOKEN, credentials.PASSWORD))
     line = " ".join(redact(message, secrets).split())
     print(f"recon: {line}", file=sys.stderr)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
 
 
 def _fetch_bound_values(args: argparse.Namespace) -> dict[str, object]:

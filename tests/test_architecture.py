@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "resources",
         "byte_matrix",
         "moments",
+        "argtypes",
     ),
     # 1: reading and typing a snapshot
     ("snapshot", "readers", "schemas", "load"),

@@ -6,9 +6,9 @@ usable alone for search, get, batch get and create.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..argtypes import lazy_exports
 from ..nexudus import DEFAULT_BASE_URL
 
 # The client, the fetcher and the limits load httpx and pyarrow: imported on first use,
@@ -28,13 +28,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'recon.fetch' has no attribute '{name}'")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 if TYPE_CHECKING:

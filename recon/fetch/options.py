@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..argtypes import positive_number, positive_whole
+
 MAX_RESPONSE_BYTES = 64 << 20
 """The default cap on one response body: a page of 1,000 records is a few MiB."""
 MAX_REQUESTS = 200_000
@@ -19,31 +21,11 @@ DEFAULT_REQUEST_TIMEOUT = 300.0
 DEFAULT_TRIES = 8
 
 
-def _positive_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-    return value
-
-
-def _positive_whole(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the bounds of a fetch to ``parser``."""
     parser.add_argument(
         "--request-timeout",
-        type=_positive_number,
+        type=positive_number,
         default=DEFAULT_REQUEST_TIMEOUT,
         metavar="SECONDS",
         help="most seconds one request may take, first byte to last "
@@ -51,21 +33,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-response-mb",
-        type=_positive_number,
+        type=positive_number,
         default=MAX_RESPONSE_BYTES / 2**20,
         metavar="MIB",
         help=f"largest response body accepted, in MiB (default {MAX_RESPONSE_BYTES >> 20})",
     )
     parser.add_argument(
         "--tries",
-        type=_positive_whole,
+        type=positive_whole,
         default=DEFAULT_TRIES,
         metavar="N",
         help=f"tries per request on errors that may pass (default {DEFAULT_TRIES})",
     )
     parser.add_argument(
         "--max-requests",
-        type=_positive_whole,
+        type=positive_whole,
         default=MAX_REQUESTS,
         metavar="N",
         help=f"most requests per entity (default {MAX_REQUESTS:,}, the API's daily limit)",

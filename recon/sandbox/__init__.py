@@ -40,9 +40,9 @@ Modules: ``config`` (the settings), ``store`` (loading, tables in memory),
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..argtypes import lazy_exports
 from .config import ALL_ROLES, Faults, Hostile, LedgerChange, Limits, Mutations, SandboxConfig
 
 # The server and its tables load pyarrow: imported on first use, so that registering
@@ -50,13 +50,7 @@ from .config import ALL_ROLES, Faults, Hostile, LedgerChange, Limits, Mutations,
 _LAZY = {"MutationEvent": "app", "Stats": "app", "Sandbox": "server", "serve": "server"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'recon.sandbox' has no attribute '{name}'")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 if TYPE_CHECKING:
