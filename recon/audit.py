@@ -193,6 +193,20 @@ def audit(
             "file": str(accepted.path),
             "sha256": accepted.sha256,
             "waivers": len(accepted.waivers),
+            "list": [
+                {
+                    "id": waiver.id,
+                    "rule": waiver.rule,
+                    "record_id": waiver.record_id,
+                    "fingerprint": waiver.fingerprint,
+                    "reason": waiver.reason,
+                    "owner": waiver.owner,
+                    "approved_by": waiver.approved_by,
+                    "expires": waiver.expires.isoformat(),
+                    "amount": None if waiver.amount is None else str(waiver.amount),
+                }
+                for waiver in accepted.waivers
+            ],
             "held": int(found["waiver"].notna().sum()),
             **{rule: int((found["rule"] == rule).sum()) for rule in WAIVER_RULES},
         }

@@ -24,7 +24,7 @@ from .argtypes import positive_whole
 from .errors import ReconError, UsageError
 from .exitcodes import ExitCode, FailOn
 from .nexudus import DEFAULT_BASE_URL, MAX_PAGE_SIZE
-from .report.formats import FORMATS
+from .report.formats import DEFAULT_FORMATS, FORMATS
 
 if TYPE_CHECKING:
     from .audit import AuditResult
@@ -232,7 +232,8 @@ def _add_audit_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         choices=list(FORMATS),
         metavar="FORMAT",
-        help=f"write only this output ({', '.join(FORMATS)}); repeatable (default: all)",
+        help=f"write only this output ({', '.join(FORMATS)}); repeatable "
+        f"(default: {', '.join(DEFAULT_FORMATS)})",
     )
 
 
@@ -341,7 +342,7 @@ def _run(args: argparse.Namespace) -> ExitCode:
     result = audit(
         snapshot, rules=args.rules, as_of=as_of, fail_on=args.fail_on, **_over_time(args)
     )
-    written = write_reports(result, out, args.formats or tuple(FORMATS), title=_run_title(out))
+    written = write_reports(result, out, args.formats or DEFAULT_FORMATS, title=_run_title(out))
     _report(result, written, quiet=args.quiet)
     return result.exit_code
 
@@ -394,7 +395,7 @@ def _audit(args: argparse.Namespace) -> ExitCode:
         **_over_time(args),
     )
     progress("writing the reports")
-    written = write_reports(result, args.out, args.formats or tuple(FORMATS))
+    written = write_reports(result, args.out, args.formats or DEFAULT_FORMATS)
     progress.done()
     _report(result, written, quiet=args.quiet)
     return result.exit_code

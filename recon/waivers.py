@@ -159,7 +159,10 @@ def apply(
                 )
                 continue
             held[row] = waiver.id
-    return found.assign(waiver=held), _notes(found, notes)
+    # Object, not pandas' inferred string dtype, whose NaN would stand for "no waiver".
+    return found.assign(waiver=pd.Series(held, index=found.index, dtype=object)), _notes(
+        found, notes
+    )
 
 
 def _notes(found: pd.DataFrame, notes: list) -> pd.DataFrame:

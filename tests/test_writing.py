@@ -13,7 +13,7 @@ import pytest
 from builders import AS_OF, credit, use, write_snapshot
 
 from recon.errors import OutputError
-from recon.report.formats import OUTPUT_FILES
+from recon.report.formats import FORMATS, OUTPUT_FILES
 from recon.report.writing import STAGING_PREFIX, write_atomically
 
 NEW = {"findings.json": '{"new": true}\n', "report.md": "# new\n", "junit.xml": b"<new/>"}
@@ -138,7 +138,7 @@ def test_a_json_run_of_the_cli_removes_the_other_reports_of_an_earlier_run(tmp_p
         command = [sys.executable, "-m", "recon", "audit", str(snapshot), "--out", str(out)]
         return subprocess.run([*command, "--as-of", AS_OF, "-q", *options], check=True)
 
-    audit()
+    audit(*[option for name in FORMATS for option in ("--format", name)])
     assert sorted(path.name for path in out.iterdir()) == sorted(OUTPUT_FILES)
     (out / "notes.txt").write_text("mine")
     audit("--format", "json")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import OutputError
-from .formats import BY_NAME, FORMATS, OUTPUT_FILES
+from .formats import BY_NAME, DEFAULT_FORMATS, FORMATS, OUTPUT_FILES
 from .writing import write_atomically
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ __all__ = ["FORMATS", "write_atomically", "write_reports"]
 def write_reports(
     result: AuditResult,
     out_dir: str | Path,
-    formats: Iterable[str] = tuple(FORMATS),
+    formats: Iterable[str] = DEFAULT_FORMATS,
     *,
     title: str | None = None,
 ) -> list[Path]:

@@ -125,6 +125,8 @@ def findings_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         name: [
             findings_module.from_json_text(value)
             if name in findings_module.JSON_TEXT_COLUMNS
+            else None
+            if _missing(value)
             else findings_module.json_value(value)
             for value in frame[name].astype(object)
         ]
@@ -133,6 +135,11 @@ def findings_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [
         dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
     ]
+
+
+def _missing(value: Any) -> bool:
+    """A null, as pandas may hold it in a text column (None, NA or NaN): JSON null."""
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
 def places(result: AuditResult) -> pd.DataFrame:

@@ -23,6 +23,8 @@ class Format:
     """``module:function`` under ``recon.report``; the function takes the report context
     and returns the file's text or bytes."""
     description: str
+    default: bool = True
+    """Written when no --format is given."""
 
     def render(self, context: dict[str, Any]) -> str | bytes:
         module, _, function = self.renderer.partition(":")
@@ -38,10 +40,20 @@ REGISTRY: tuple[Format, ...] = (
     Format("html", "report.html", "html:render", "the report for people, with evidence"),
     Format("junit", "junit.xml", "junit:render_junit", "one test case per rule, for CI"),
     Format("xlsx", "report.xlsx", "xlsx:render_xlsx", "the Excel workpaper"),
+    Format(
+        "sarif",
+        "findings.sarif",
+        "sarif:render",
+        "SARIF 2.1.0 for code-scanning views",
+        default=False,
+    ),
 )
 
 FORMATS: dict[str, str] = {fmt.name: fmt.filename for fmt in REGISTRY}
 """Each output format and the file it writes."""
+
+DEFAULT_FORMATS: tuple[str, ...] = tuple(fmt.name for fmt in REGISTRY if fmt.default)
+"""What a run writes when no --format is given (SARIF only when asked for)."""
 
 BY_NAME: dict[str, Format] = {fmt.name: fmt for fmt in REGISTRY}
 
