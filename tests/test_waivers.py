@@ -156,3 +156,12 @@ def test_waivers_check_accepts_a_good_file(tmp_path):
         timeout=60,
     )
     assert checked.returncode == 0 and "1 waivers, every one well formed" in checked.stdout
+
+
+def test_reports_show_the_waiver_beside_the_finding(tmp_path):
+    result = audit(
+        _snapshot(tmp_path / "s"), as_of="2025-12-31", waivers=_waivers(tmp_path / "w.toml")
+    )
+    recon.write_reports(result, tmp_path / "out", ["html", "xlsx"])
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "waived: W-1" in page and "impact 5.00 GBP" in page

@@ -227,6 +227,13 @@ def _rows(
                 "message": finding["message"],
                 "expected": _plain(finding["expected"]),
                 "actual": _plain(finding["actual"]),
+                "waiver": finding.get("waiver") or "",
+                "change": finding.get("baseline") or "",
+                "impact": (
+                    f"{finding['impact']} {finding.get('currency') or '(no currency)'}"
+                    if finding.get("impact")
+                    else ""
+                ),
                 "evidence": evidence.of(index, finding),
             }
         )
