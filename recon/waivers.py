@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from . import findings as findings_module
@@ -124,20 +123,25 @@ def apply(
     if waivers is None or not waivers.waivers:
         return found, findings_module.concat([], findings_module.COLUMNS)
     held = found["waiver"].to_numpy(dtype=object).copy()
-    rules = found["rule"].to_numpy(dtype=object)
-    record_ids = found["record_id"].to_numpy(dtype=object, na_value=None)
-    prints = found["fingerprint"].to_numpy(dtype=object)
     impact = found["impact"].to_numpy(dtype=object, na_value=None)
     day = as_of.tz_convert("UTC").date()
+    # One pass over the findings indexes them both ways a waiver can name them: each
+    # waiver is then a look-up, so 10,000 waivers cost what one does.
+    by_print: dict[str, list[int]] = {}
+    by_record: dict[tuple[str, int], list[int]] = {}
+    record_ids = found["record_id"].to_numpy(dtype=object, na_value=None)
+    for row, (rule, record_id, fingerprint) in enumerate(
+        zip(found["rule"].tolist(), record_ids.tolist(), found["fingerprint"].tolist(), strict=True)
+    ):
+        by_print.setdefault(fingerprint, []).append(row)
+        if record_id is not None:
+            by_record.setdefault((rule, int(record_id)), []).append(row)
     notes = []
     for waiver in waivers.waivers:
         if waiver.fingerprint is not None:
-            matches = np.flatnonzero(prints == waiver.fingerprint)
+            matches = by_print.get(waiver.fingerprint, [])
         else:
-            matches = np.flatnonzero(
-                (rules == waiver.rule)
-                & np.array([rid == waiver.record_id for rid in record_ids], dtype=bool)
-            )
+            matches = by_record.get((waiver.rule, waiver.record_id), [])
         if not len(matches):
             notes.append(
                 (waiver, "waiver_unused", "holds for no finding: fixed, or mistyped?", None)
