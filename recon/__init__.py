@@ -7,6 +7,9 @@ layer over it)::
     result = recon.audit("sample_data")
     result.findings.groupby("rule").size()
     recon.write_reports(result, "recon-report")
+    closed = recon.close("sample_data", period="2025-08", out="close-2025-08")
+    closed.rollforward                      # one row per location and currency
+    recon.verify("close-2025-08").verified
 
 The names below are imported on first use (PEP 562), so ``import recon`` and
 ``recon --version`` do not load pandas and pyarrow until an audit needs them.
@@ -38,11 +41,16 @@ _EXPORTS: dict[str, str] = {
     "Snapshot": "load",
     "load_snapshot": "load",
     "write_reports": "report",
+    "CloseResult": "closing",
+    "close": "bundle",
+    "Verification": "bundle",
+    "verify": "bundle",
 }
 """Each public name and the module of the package that defines it."""
 
 __all__ = [
     "AuditResult",
+    "CloseResult",
     "ConfigError",
     "ExitCode",
     "FailOn",
@@ -56,10 +64,13 @@ __all__ = [
     "SnapshotError",
     "SnapshotFileError",
     "UsageError",
+    "Verification",
     "__version__",
     "audit",
+    "close",
     "load_ruleset",
     "load_snapshot",
+    "verify",
     "write_reports",
 ]
 
@@ -84,6 +95,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the names as if imported eagerly
     from .audit import AuditResult, Outcome, RuleOutcome, audit
+    from .bundle import Verification, close, verify
+    from .closing import CloseResult
     from .config import RuleSet, load_ruleset
     from .errors import (
         ConfigError,

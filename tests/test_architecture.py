@@ -39,9 +39,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # 3: the rules
     ("checks",),
     # 4: an audit, and what is computed from its result
-    ("audit", "reconciliation", "catalogue"),
-    # 5: presenting an audit; fetching a snapshot; the API simulator
-    ("report", "fetch", "sandbox"),
+    ("audit", "reconciliation", "catalogue", "closing"),
+    # 5: presenting an audit; fetching a snapshot; the API simulator; a close's bundle
+    ("report", "fetch", "sandbox", "bundle"),
     # 6: the command line and the package's public face
     ("cli", "__main__", "__init__"),
 )
@@ -105,7 +105,10 @@ def test_rules_never_import_fetching_reporting_or_the_cli():
             assert not reached & {"fetch", "report", "sandbox", "cli"}, module
 
 
-@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["audit", "--help"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["--version"], ["--help"], ["audit", "--help"], ["close", "--help"], ["verify", "--help"]],
+)
 def test_version_and_help_load_no_heavy_library(argv):
     probe = (
         "import sys, runpy\n"

@@ -96,10 +96,12 @@ def gate(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def findings_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The findings as JSON-ready dicts, in ``findings.COLUMNS`` order."""
+    """The findings as JSON-ready dicts, in ``findings.COLUMNS`` order (then ``impact`` and
+    ``currency``, which a close's findings carry)."""
+    names = [*findings_module.COLUMNS, *(n for n in ("impact", "currency") if n in frame)]
     columns = {
         name: [findings_module.json_value(value) for value in frame[name].astype(object)]
-        for name in findings_module.COLUMNS
+        for name in names
     }
     return [
         dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)

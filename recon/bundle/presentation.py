@@ -1,0 +1,91 @@
+"""The reports of a close: every audit format, with the close's roll-forward added.
+
+The audit's renderers (``recon.report``) present the findings, the close's among them;
+this module renders them from the close's audit result and adds what only a close has:
+the roll-forward totals per currency at the top of report.md and a roll-forward table at
+the top of report.html. The formats themselves are unchanged.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from ..closing import CloseResult
+from ..closing import rollforward as rollforward_table
+from ..report.context import build_context
+from ..report.formats import BY_NAME, FORMATS
+
+_SHOWN = (
+    "opening",
+    "issued",
+    "used_bookings",
+    "used_events",
+    "used_invoice_lines",
+    "adjusted",
+    "expired",
+    "closing",
+    "unexplained",
+)
+
+
+def render_reports(result: CloseResult) -> dict[str, str | bytes]:
+    """Every report file of the bundle, by file name."""
+    title = f"recon close {result.period}"
+    context = build_context(result.audit, tuple(FORMATS), title=title)
+    rendered = {BY_NAME[fmt].filename: BY_NAME[fmt].render(context) for fmt in FORMATS}
+    table = rollforward_table.as_text(result.rollforward)
+    md = rendered["report.md"]
+    assert isinstance(md, str)
+    rendered["report.md"] = _markdown(result, table) + "\n" + md
+    page = rendered["report.html"]
+    assert isinstance(page, str)
+    rendered["report.html"] = _into_html(page, _html(result, table))
+    return rendered
+
+
+def _markdown(result: CloseResult, table: Any) -> str:
+    totals = table[table["business_id"] == rollforward_table.TOTAL]
+    lines = [
+        f"## Roll-forward {result.period} ({result.basis.value} basis), totals per currency",
+        "",
+        "| currency | " + " | ".join(_SHOWN) + " |",
+        "|---|" + "---:|" * len(_SHOWN),
+    ]
+    for _, row in totals.iterrows():
+        cells = " | ".join(row[name] for name in _SHOWN)
+        lines.append(f"| {row['currency'] or '(none)'} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def _html(result: CloseResult, table: Any) -> str:
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in ("location", "currency", *_SHOWN))
+    body = []
+    for _, row in table.iterrows():
+        total = row["business_id"] == rollforward_table.TOTAL
+        cells = [html.escape(str(row["business_id"])), html.escape(row["currency"] or "")]
+        cells += [html.escape(row[name]) for name in _SHOWN]
+        tag = "th" if total else "td"
+        body.append(
+            "<tr>"
+            + "".join(f"<{tag} style='text-align:right'>{cell}</{tag}>" for cell in cells)
+            + "</tr>"
+        )
+    return (
+        f"<section id='rollforward'><h2>Roll-forward {html.escape(str(result.period))} "
+        f"({html.escape(result.basis.value)} basis)</h2>"
+        "<p>Each row foots: closing = opening + issued &minus; used &minus; adjusted "
+        "&minus; expired. "
+        "rollforward.csv, breakage.csv and maturity.csv in the bundle hold every column.</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></section>"
+    )
+
+
+def _into_html(page: str, section: str) -> str:
+    """``section`` placed first in the page's main content (after its first heading)."""
+    for marker in ("</header>", "</h1>"):
+        at = page.find(marker)
+        if at != -1:
+            at += len(marker)
+            return page[:at] + section + page[at:]
+    return section + page
