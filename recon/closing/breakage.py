@@ -72,13 +72,16 @@ def breakage(ledger: CloseLedger, period: Period) -> pd.DataFrame:
             rate = f"{(record['expired'] / record['issued']).quantize(_RATE, ROUND_HALF_EVEN):f}"
         record["breakage_rate"] = rate
         records.append(record)
-    return pd.DataFrame(records, columns=list(COLUMNS))
+    table = pd.DataFrame(records, columns=list(COLUMNS))
+    # Object, so a rate that is not there stays None (a string column would hold NaN).
+    table["breakage_rate"] = pd.Series([r["breakage_rate"] for r in records], dtype=object)
+    return table
 
 
 def as_text(table: pd.DataFrame) -> pd.DataFrame:
     out = table.copy()
     for name in _AMOUNTS:
         out[name] = [text(value) for value in out[name]]
-    out["breakage_rate"] = ["" if rate is None else rate for rate in out["breakage_rate"]]
+    out["breakage_rate"] = [rate if isinstance(rate, str) else "" for rate in out["breakage_rate"]]
     out["credits"] = out["credits"].astype(str)
     return out

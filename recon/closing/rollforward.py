@@ -167,7 +167,7 @@ def as_text(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cell(value: object) -> str:
-    if value is None:
+    if value is None or (not isinstance(value, Decimal | str) and pd.isna(value)):
         return ""
     if isinstance(value, Decimal):
         return text(value)
