@@ -118,7 +118,8 @@ def _rederive(bundle: Path, document: dict, previous: Path | None) -> str | None
             basis=document["basis"],
             fail_on=(document.get("verdict") or {}).get("fail_on", "error"),
         )
-        names = sorted(set(files_of(bundle)) | set(files_of(again)) | {MANIFEST})
+        # The manifest last: a difference in it follows from one in a file it lists.
+        names = [*sorted(set(files_of(bundle)) | set(files_of(again))), MANIFEST]
         for name in names:
             mine, theirs = bundle / name, again / name
             if not theirs.exists():
