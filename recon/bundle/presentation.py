@@ -12,7 +12,10 @@ import html
 from typing import Any
 
 from ..closing import CloseResult
+from ..closing import breakage as breakage_table
+from ..closing import maturity as maturity_table
 from ..closing import rollforward as rollforward_table
+from ..closing.changes import CHANGE_RULES
 from ..report.context import build_context
 from ..report.formats import BY_NAME, FORMATS
 
@@ -40,7 +43,7 @@ def render_reports(result: CloseResult) -> dict[str, str | bytes]:
     rendered["report.md"] = _markdown(result, table) + "\n" + md
     page = rendered["report.html"]
     assert isinstance(page, str)
-    rendered["report.html"] = _into_html(page, _html(result, table))
+    rendered["report.html"] = _into_html(page, _html(result, table) + _html_more(result))
     return rendered
 
 
@@ -79,6 +82,42 @@ def _html(result: CloseResult, table: Any) -> str:
         "rollforward.csv, breakage.csv and maturity.csv in the bundle hold every column.</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></section>"
     )
+
+
+def _html_table(table: Any, columns: tuple[str, ...]) -> str:
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(row[name]))}</td>" for name in columns) + "</tr>"
+        for _, row in table.iterrows()
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _html_more(result: CloseResult) -> str:
+    """Breakage, maturity and the changes after close, after the roll-forward."""
+    breakage = breakage_table.as_text(result.breakage)
+    maturity = maturity_table.as_text(result.maturity)
+    found = result.findings[result.findings["rule"].isin(CHANGE_RULES)]
+    parts = [
+        "<section id='breakage'><h2>Breakage by issue month</h2>",
+        _html_table(breakage, breakage_table.COLUMNS),
+        "</section><section id='maturity'><h2>Closing liability by time to expiry</h2>",
+        _html_table(maturity, maturity_table.COLUMNS),
+        "</section>",
+    ]
+    if result.previous is not None:
+        parts.append(
+            f"<section id='after-close'><h2>Changes after the close of "
+            f"{html.escape(str(result.previous.period))}</h2>"
+        )
+        if len(found):
+            parts.append(
+                _html_table(found, ("rule", "entity", "record_id", "impact", "currency", "message"))
+            )
+        else:
+            parts.append("<p>None: every closed record is as it was sealed.</p>")
+        parts.append("</section>")
+    return "".join(parts)
 
 
 def _into_html(page: str, section: str) -> str:

@@ -31,10 +31,10 @@ from ..closing import maturity as maturity_table
 from ..closing import rollforward as rollforward_table
 from ..closing.ledger import EXCLUDED
 from ..config import load_ruleset
-from ..errors import OutputError, UsageError
+from ..errors import OutputError, SnapshotError, UsageError
 from ..exitcodes import FailOn
 from ..snapshot import MANIFEST as FETCH_MANIFEST
-from ..snapshot import locate
+from ..snapshot import UNFINISHED_FETCH, locate
 from .manifest import MANIFEST, manifest_text
 from .presentation import render_reports
 from .previous import CLOSE_JSON, read_previous
@@ -71,6 +71,12 @@ def close(
         raise UsageError(f"--out '{out}' exists and is not empty; give a new or empty directory")
     source = Path(snapshot)
     files = locate(source, purpose="close")
+    if not (source / FETCH_MANIFEST).exists() and (source / UNFINISHED_FETCH).exists():
+        # Only the entity files are copied and audited: refuse here what the loader would.
+        raise SnapshotError(
+            f"snapshot '{source}' holds an unfinished fetch ({UNFINISHED_FETCH}/) and no "
+            f"{FETCH_MANIFEST}; run the same recon fetch again to finish it"
+        )
     load_ruleset(rules)  # a bad rule set is an error before anything is written
     prior = None
     if previous is not None:

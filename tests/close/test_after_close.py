@@ -149,3 +149,13 @@ def test_change_findings_are_in_the_bundles_findings_json_and_exit_status(bundle
     assert (backdated["impact"], backdated["currency"]) == ("-3.00", "GBP")
     assert document["summary"]["by_rule"]["silent_change"] == 1
     assert int(november.exit_code) == 1
+
+
+def test_the_html_report_shows_breakage_maturity_and_the_changes_after_close(bundles):
+    root, _, _ = bundles
+    page = (root / "close-2025-11" / "report.html").read_text()
+    sections = [page.index(f"id='{name}'") for name in ("rollforward", "breakage", "maturity")]
+    assert sections == sorted(sections)
+    after = page[page.index("id='after-close'") :]
+    assert "Changes after the close of 2025-10" in after
+    assert "CreditUsed 10.0 -&gt; 12.0" in after.split("</section>")[0]
