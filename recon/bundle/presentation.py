@@ -9,7 +9,11 @@ the top of report.html. The formats themselves are unchanged.
 from __future__ import annotations
 
 import html
+from decimal import Decimal
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from ..closing import CloseResult
 from ..closing import breakage as breakage_table
@@ -36,6 +40,8 @@ def render_reports(result: CloseResult) -> dict[str, str | bytes]:
     """Every report file of the bundle, by file name."""
     title = f"recon close {result.period}"
     context = build_context(result.audit, tuple(FORMATS), title=title)
+    context["sign_off"] = True
+    context["extra_sheets"] = _sheets(result)
     rendered = {BY_NAME[fmt].filename: BY_NAME[fmt].render(context) for fmt in FORMATS}
     table = rollforward_table.as_text(result.rollforward)
     md = rendered["report.md"]
@@ -45,6 +51,39 @@ def render_reports(result: CloseResult) -> dict[str, str | bytes]:
     assert isinstance(page, str)
     rendered["report.html"] = _into_html(page, _html(result, table) + _html_more(result))
     return rendered
+
+
+def _sheets(result: CloseResult) -> list[tuple[str, tuple[str, ...], list[list[Any]]]]:
+    """The close's sheets of report.xlsx: amounts as numbers (the CSVs hold them exactly)."""
+
+    def rows(table: Any, columns: tuple[str, ...]) -> list[list[Any]]:
+        return [[_number(row[name]) for name in columns] for _, row in table.iterrows()]
+
+    sheets = [
+        (
+            "Roll-forward",
+            rollforward_table.COLUMNS,
+            rows(result.rollforward, rollforward_table.COLUMNS),
+        ),
+        ("Breakage", breakage_table.COLUMNS, rows(result.breakage, breakage_table.COLUMNS)),
+        ("Maturity", maturity_table.COLUMNS, rows(result.maturity, maturity_table.COLUMNS)),
+    ]
+    if result.previous is not None:
+        columns = ("rule", "entity", "record_id", "credit_id", "impact", "currency", "message")
+        found = result.findings[result.findings["rule"].isin(CHANGE_RULES)]
+        sheets.append(("After-close", columns, rows(found, columns)))
+    return sheets
+
+
+def _number(value: Any) -> Any:
+    """A Decimal as a float for Excel; a missing value as an empty cell; the rest as is."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def _markdown(result: CloseResult, table: Any) -> str:

@@ -232,8 +232,10 @@ def _differs(
     if a.type != b.type:
         a, b = a.cast(pa.string()), b.cast(pa.string())
     equal = pc.fill_null(pc.equal(a, b), False)
-    both_null = pc.and_(pc.is_null(a), pc.is_null(b))
-    return ~pc.or_(equal, both_null).to_numpy(zero_copy_only=False)
+    same = pc.or_(equal, pc.and_(pc.is_null(a), pc.is_null(b)))
+    if pa.types.is_floating(a.type):  # NaN (a "NaN" the schema refused) equals NaN
+        same = pc.or_(same, pc.fill_null(pc.and_(pc.is_nan(a), pc.is_nan(b)), False))
+    return ~same.to_numpy(zero_copy_only=False)
 
 
 def _column(frame: pd.DataFrame, name: str, rows: np.ndarray) -> pa.Array:

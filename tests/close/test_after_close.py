@@ -31,6 +31,8 @@ OCTOBER_SNAPSHOT = {
         use(12, 1, CreatedOn="2025-10-07T09:00:00Z"),
         use(13, 1, CreatedOn="2025-10-08T09:00:00Z"),
         use(14, 1, CreatedOn="2025-10-09T09:00:00Z", CreditUsed=5.0),
+        # A bare NaN amount (a schema violation, left out) is the same NaN in both snapshots.
+        use(15, 1, CreatedOn="2025-10-09T10:00:00Z", CreditUsed=float("nan")),
     ],
 }
 
@@ -159,3 +161,25 @@ def test_the_html_report_shows_breakage_maturity_and_the_changes_after_close(bun
     after = page[page.index("id='after-close'") :]
     assert "Changes after the close of 2025-10" in after
     assert "CreditUsed 10.0 -&gt; 12.0" in after.split("</section>")[0]
+
+
+def test_the_workpaper_has_the_close_sheets_and_a_sign_off_block(bundles):
+    import openpyxl
+
+    root, _, _ = bundles
+    book = openpyxl.load_workbook(root / "close-2025-11" / "report.xlsx", read_only=True)
+    names = book.sheetnames
+    assert names[3:7] == ["Roll-forward", "Breakage", "Maturity", "After-close"]
+    top = [row for row in book["Summary"].iter_rows(max_row=3, values_only=True)]
+    assert [row[0] for row in top] == ["Prepared by", "Reviewed by", "Date"]
+    assert not any(row[1:] and any(row[1:]) for row in top)  # empty cells to fill in
+    after = list(book["After-close"].iter_rows(values_only=True))
+    assert after[0][:2] == ("rule", "entity")
+    assert sorted(row[0] for row in after[1:]) == [
+        "backdated_entry",
+        "changed_after_close",
+        "deleted_after_close",
+        "silent_change",
+    ]
+    opening = next(book["Roll-forward"].iter_rows(min_row=2, max_row=2, values_only=True))[3]
+    assert opening == 120.0  # a number the workpaper can add, not text
