@@ -175,3 +175,16 @@ def test_rederive_of_a_chained_bundle_needs_its_previous(closes):
     done = _recon("verify", closes / "close-2025-10", "--rederive")
     assert done.returncode == 2
     assert "give --previous" in done.stderr
+
+
+def test_an_interrupted_close_leaves_nothing_that_looks_like_a_bundle(tmp_path, monkeypatch):
+    from recon.bundle import write
+
+    def fail(result):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(write, "_contents", fail)
+    snapshot = write_snapshot(tmp_path / "snap", **LEDGER)
+    with pytest.raises(recon.OutputError, match="No space left on device; nothing was written"):
+        recon.close(snapshot, period="2025-10", out=tmp_path / "bundle")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["snap"]
