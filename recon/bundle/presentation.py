@@ -119,8 +119,66 @@ def _html(result: CloseResult, table: Any) -> str:
         "<p>Each row foots: closing = opening + issued &minus; used &minus; adjusted "
         "&minus; expired. "
         "rollforward.csv, breakage.csv and maturity.csv in the bundle hold every column.</p>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></section>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"{_waterfall(result)}</section>"
     )
+
+
+_WATERFALL = (
+    ("opening", "opening", 1),
+    ("issued", "issued", 1),
+    ("used", ("used_bookings", "used_events", "used_invoice_lines"), -1),
+    ("adjusted", "adjusted", -1),
+    ("expired", "expired", -1),
+    ("closing", "closing", 1),
+)
+
+
+def _waterfall(result: CloseResult) -> str:
+    """One SVG waterfall per currency, from opening to closing over the total row."""
+    table = result.rollforward
+    charts = []
+    for _, row in table[table["business_id"] == rollforward_table.TOTAL].iterrows():
+        steps, level = [], Decimal(0)
+        for label, names, sign in _WATERFALL:
+            names = (names,) if isinstance(names, str) else names
+            amount = sum((row[name] for name in names), Decimal(0))
+            if label in ("opening", "closing"):
+                steps.append((label, Decimal(0), amount, amount))
+                level = amount
+            else:
+                after = level + sign * amount
+                steps.append((label, level, after, sign * amount))
+                level = after
+        top = max([abs(value) for _, a, b, _ in steps for value in (a, b)] + [Decimal(1)])
+        width, height, bar = 460, 180, 56
+        bars = []
+        for index, (label, start, end, shown) in enumerate(steps):
+            # Below zero (an overdrawn location) is drawn at zero; the label shows the figure.
+            low, high = sorted((max(start, Decimal(0)), max(end, Decimal(0))))
+            y = height - 30 - float(high / top) * (height - 50)
+            tall = max(float((high - low) / top) * (height - 50), 1.0)
+            x = 10 + index * (bar + 18)
+            colour = (
+                "#4a6fa5"
+                if label in ("opening", "closing")
+                else ("#3c8d5a" if shown >= 0 else "#b5523b")
+            )
+            bars.append(
+                f"<rect x='{x}' y='{y:.1f}' width='{bar}' height='{tall:.1f}' fill='{colour}'/>"
+                f"<text x='{x + bar / 2}' y='{height - 14}' text-anchor='middle' "
+                f"font-size='11'>{html.escape(label)}</text>"
+                f"<text x='{x + bar / 2}' y='{max(y - 4, 10):.1f}' text-anchor='middle' "
+                f"font-size='10'>{html.escape(rollforward_table.as_text_value(shown))}</text>"
+            )
+        currency = html.escape(row["currency"] or "no currency")
+        charts.append(
+            f"<figure><figcaption>{currency}: opening to closing</figcaption>"
+            f"<svg role='img' aria-label='roll-forward waterfall, {currency}' "
+            f"viewBox='0 0 {width} {height}' width='{width}' height='{height}'>"
+            f"{''.join(bars)}</svg></figure>"
+        )
+    return "".join(charts)
 
 
 def _html_table(table: Any, columns: tuple[str, ...]) -> str:

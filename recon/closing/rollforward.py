@@ -166,6 +166,11 @@ def as_text(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def as_text_value(value: object) -> str:
+    """One value as the CSV writes it."""
+    return _cell(value)
+
+
 def _cell(value: object) -> str:
     if value is None or (not isinstance(value, Decimal | str) and pd.isna(value)):
         return ""

@@ -158,6 +158,7 @@ def test_the_html_report_shows_breakage_maturity_and_the_changes_after_close(bun
     page = (root / "close-2025-11" / "report.html").read_text()
     sections = [page.index(f"id='{name}'") for name in ("rollforward", "breakage", "maturity")]
     assert sections == sorted(sections)
+    assert "aria-label='roll-forward waterfall, GBP'" in page
     after = page[page.index("id='after-close'") :]
     assert "Changes after the close of 2025-10" in after
     assert "CreditUsed 10.0 -&gt; 12.0" in after.split("</section>")[0]
