@@ -15,7 +15,7 @@ CHANGES = ("changed_after_close", "silent_change", "deleted_after_close", "backd
 
 def test_the_later_sample_holds_exactly_the_documented_changes(tmp_path):
     later = tmp_path / "later"
-    subprocess.run([sys.executable, ROOT / "sample_data" / "later.py", later], check=True)
+    subprocess.run([sys.executable, ROOT / "docs" / "sample_later.py", later], check=True)
     july = recon.close(ROOT / "sample_data", period="2025-07", out=tmp_path / "close-2025-07")
     august = recon.close(
         later, period="2025-08", out=tmp_path / "close-2025-08", previous=tmp_path / "close-2025-07"

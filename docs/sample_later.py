@@ -1,6 +1,6 @@
 """Write a later snapshot of the sample, with changes made after July 2025 was closed.
 
-    python sample_data/later.py OUT
+    python docs/sample_later.py OUT
 
 The sample (``sample_data``) is the snapshot July 2025 is closed on. OUT receives the same
 snapshot as it might be fetched a month later, with four changes planted in July's closed
@@ -24,7 +24,7 @@ import shutil
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "sample_data"
 CREDITS = "coworkerbookingcredits.json"
 USES = "coworkerbookingcreditusehistories.jsonl"
 MOVED = "2025-09-03T09:00:00Z"
@@ -32,7 +32,7 @@ MOVED = "2025-09-03T09:00:00Z"
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python sample_data/later.py OUT", file=sys.stderr)
+        print("usage: python docs/sample_later.py OUT", file=sys.stderr)
         return 2
     out = Path(argv[0])
     out.mkdir(parents=True, exist_ok=True)
