@@ -7,6 +7,9 @@ layer over it)::
     result = recon.audit("sample_data")
     result.findings.groupby("rule").size()
     recon.write_reports(result, "recon-report")
+    closed = recon.close("sample_data", period="2025-08", out="close-2025-08")
+    closed.rollforward                      # one row per location and currency
+    recon.verify("close-2025-08").verified
 
 The names below are imported on first use (PEP 562), so ``import recon`` and
 ``recon --version`` do not load pandas and pyarrow until an audit needs them.
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -39,11 +44,16 @@ _EXPORTS: dict[str, str] = {
     "Snapshot": "load",
     "load_snapshot": "load",
     "write_reports": "report",
+    "CloseResult": "closing",
+    "close": "bundle",
+    "Verification": "bundle",
+    "verify": "bundle",
 }
 """Each public name and the module of the package that defines it."""
 
 __all__ = [
     "AuditResult",
+    "CloseResult",
     "ConfigError",
     "ExitCode",
     "FailOn",
@@ -57,10 +67,13 @@ __all__ = [
     "SnapshotError",
     "SnapshotFileError",
     "UsageError",
+    "Verification",
     "__version__",
     "audit",
+    "close",
     "load_ruleset",
     "load_snapshot",
+    "verify",
     "write_reports",
 ]
 
@@ -85,8 +98,24 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
 
 
+class _Package(types.ModuleType):
+    """The package's module type: importing a submodule named like the function it exports
+    (``recon.audit``), from anywhere, binds the submodule to the package; the public name
+    stays the function, whichever import came first."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
+            value = getattr(value, name, value)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
 if TYPE_CHECKING:  # for type checkers and IDEs: the names as if imported eagerly
     from .audit import AuditResult, Outcome, RuleOutcome, audit
+    from .bundle import Verification, close, verify
+    from .closing import CloseResult
     from .config import RuleSet, load_ruleset
     from .errors import (
         ConfigError,

@@ -132,6 +132,65 @@ def build_parser() -> argparse.ArgumentParser:
     waivers_parser.add_argument("file", metavar="FILE", help="the waiver file (TOML)")
     waivers_parser.set_defaults(handler=_waivers)
 
+    close_parser = commands.add_parser(
+        "close",
+        help="close a month: roll-forward, breakage, maturity and a sealed evidence bundle",
+        description="Audit SNAPSHOT as of the end of --period, close the period and write the "
+        "evidence bundle --out (a new or empty directory). Exit 0: no finding at or above "
+        "--fail-on; 1: at least one; 2: the close could not be made.",
+    )
+    close_parser.add_argument("snapshot", metavar="SNAPSHOT", help="the snapshot directory")
+    close_parser.add_argument(
+        "--period", required=True, metavar="YYYY-MM", help="the month to close, e.g. 2025-11"
+    )
+    close_parser.add_argument(
+        "--out", required=True, metavar="BUNDLE", help="the bundle directory (new or empty)"
+    )
+    close_parser.add_argument(
+        "--previous",
+        metavar="PREV_BUNDLE",
+        help="the bundle of the month before: its closing becomes opening_sealed, and every "
+        "change to its closed records is a finding",
+    )
+    close_parser.add_argument(
+        "--rules", metavar="FILE", help="a rule-set file laid over the default rule set"
+    )
+    close_parser.add_argument(
+        "--basis",
+        choices=("recorded", "usage"),
+        default="recorded",
+        help="a use takes effect at its CreatedOn (recorded, default) or its usage time (usage)",
+    )
+    close_parser.add_argument(
+        "--fail-on",
+        choices=[level.value for level in FailOn],
+        default=FailOn.ERROR.value,
+        help="lowest severity that fails the run (default: error)",
+    )
+    close_parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the verdict line when it fails"
+    )
+    close_parser.set_defaults(handler=_close)
+
+    verify_parser = commands.add_parser(
+        "verify",
+        help="check that a close bundle still holds what its close wrote",
+        description="Check every file of BUNDLE against its manifest-sha256.txt. Exit 0 "
+        "verified; 1 a difference (named); 2 could not verify.",
+    )
+    verify_parser.add_argument("bundle", metavar="BUNDLE", help="a bundle written by recon close")
+    verify_parser.add_argument(
+        "--previous",
+        metavar="PREV_BUNDLE",
+        help="also check the chain: PREV_BUNDLE verifies and is the one BUNDLE was closed on",
+    )
+    verify_parser.add_argument(
+        "--rederive",
+        action="store_true",
+        help="close again from the bundle's own snapshot and rules and compare every byte",
+    )
+    verify_parser.set_defaults(handler=_verify)
+
     sample_parser = commands.add_parser(
         "sample",
         help="write the sample snapshot into DIR, to try recon without data of your own",
@@ -433,6 +492,63 @@ def _waivers(args: argparse.Namespace) -> ExitCode:
     checked = load_waivers(args.file, rules=RULE_IDS, name="waiver file")
     _say(f"{args.file}: {len(checked.waivers)} waivers, every one well formed", int(ExitCode.OK))
     return ExitCode.OK
+
+
+def _close(args: argparse.Namespace) -> ExitCode:
+    from .bundle import close
+
+    progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
+    result = close(
+        args.snapshot,
+        period=args.period,
+        out=args.out,
+        previous=args.previous,
+        rules=args.rules,
+        basis=args.basis,
+        fail_on=args.fail_on,
+        progress=progress,
+    )
+    progress.done()
+    status = int(result.exit_code)
+    if args.quiet:
+        if result.exit_code is ExitCode.FINDINGS:
+            _say(_verdict_line(result.audit), status)
+        _STATUS["exit"] = status
+        return result.exit_code
+    from .closing.rollforward import TOTAL, as_text
+
+    totals = as_text(result.rollforward[result.rollforward["business_id"] == TOTAL])
+    lines = [f"recon close {result.period} of {args.snapshot} ({result.basis.value} basis)"]
+    for _, row in totals.iterrows():
+        lines.append(
+            f"  {row['currency'] or '(no currency)'}: opening {row['opening']}, issued "
+            f"{row['issued']}, used {row['used_bookings']} + {row['used_events']} + "
+            f"{row['used_invoice_lines']}, adjusted {row['adjusted']}, expired {row['expired']}, "
+            f"closing {row['closing']} (unexplained {row['unexplained']})"
+        )
+    excluded = sum(result.excluded.values())
+    if excluded:
+        lines.append(f"  left out: {excluded:,} records (close.json 'excluded' says why)")
+    lines.append(_verdict_line(result.audit))
+    lines.append(f"Bundle: {args.out} (recon verify {args.out} checks it)")
+    _say("\n".join(lines), status)
+    return result.exit_code
+
+
+def _verify(args: argparse.Namespace) -> ExitCode:
+    from .bundle import verify
+
+    done = verify(args.bundle, previous=args.previous, rederive=args.rederive)
+    if done.verified:
+        checks = [f"{done.files} files match manifest-sha256.txt"]
+        if done.chained:
+            checks.append(f"chained to {args.previous}")
+        if done.rederived:
+            checks.append("closing again gives every file byte for byte")
+        _say(f"verified {args.bundle}: " + "; ".join(checks), int(ExitCode.OK))
+    else:
+        _say(f"DIFFERS {args.bundle}: {done.problem}", int(done.exit_code))
+    return done.exit_code
 
 
 def _moment(value: str | None, option: str) -> object:

@@ -48,9 +48,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "baseline",
         "impact",
         "waivers",
+        "closing",
     ),
-    # 5: presenting an audit; fetching a snapshot; the API simulator
-    ("report", "fetch", "sandbox"),
+    # 5: presenting an audit; fetching a snapshot; the API simulator; a close's bundle
+    ("report", "fetch", "sandbox", "bundle"),
     # 6: the command line and the package's public face
     ("cli", "__main__", "__init__"),
 )
@@ -114,7 +115,10 @@ def test_rules_never_import_fetching_reporting_or_the_cli():
             assert not reached & {"fetch", "report", "sandbox", "cli"}, module
 
 
-@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["audit", "--help"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["--version"], ["--help"], ["audit", "--help"], ["close", "--help"], ["verify", "--help"]],
+)
 def test_version_and_help_load_no_heavy_library(argv):
     probe = (
         "import sys, runpy\n"

@@ -166,7 +166,9 @@ def places(result: AuditResult) -> pd.DataFrame:
             rows[mine] = position[mine]
             if child in snapshot:
                 mine = entity == child.name
-                rows[mine] = derived.parent_rows(child)[position[mine]]
+                # row 0 (position -1, which take() maps to NO_ROW): a finding on no record
+                # of this snapshot (a use deleted after a close) has no credit row here.
+                rows[mine] = take(derived.parent_rows(child), position[mine], NO_ROW)
 
     business = np.full(len(found), NO_KEY, dtype=np.int64)
     member = np.full(len(found), NO_KEY, dtype=np.int64)

@@ -8,6 +8,9 @@ Sheets, in order:
   SHA-256 (and the manifest's, for a fetched snapshot), any sheet that had to
   be cut at Excel's row limit.
 - **Credits**: every CoworkerBookingCredit reconciled, from ``credit_reconciliation``.
+- the sheets a caller adds in ``context["extra_sheets"]`` (a close's Roll-forward,
+  Breakage and After-close), each ``(title, header, rows)``; with ``context["sign_off"]``
+  the Summary opens with a sign-off block (prepared by, reviewed by, date) to fill in.
 - **One sheet per rule with findings**, named by its rule id, holding every
   findings.json column. Money rules (``MONEY_RULES``) show ``expected`` and
   ``actual`` in the credit's currency.
@@ -172,6 +175,9 @@ def render_xlsx(context: dict[str, Any]) -> bytes:
 
     table, facts = _summary_rows(summary, context["gate"], by_rule, names, cut)
     verdict = _verdict_rows(context["gate"])
+    if context.get("sign_off"):
+        # A close's workpaper is signed: empty cells to fill in, above everything else.
+        verdict = [*[[_Heading(label), None] for label in _SIGN_OFF], [], *verdict]
     book.add_sheet(
         _SUMMARY,
         _SUMMARY_HEADER,
@@ -181,11 +187,16 @@ def render_xlsx(context: dict[str, Any]) -> bytes:
     )
     book.add_sheet(_CREDITS, _CREDITS_HEADER, _credit_table(reconciliation))
     book.add_sheet(_TOTALS, _SUBTOTALS_HEADER, _subtotal_table(subtotals))
+    for title, header, rows in context.get("extra_sheets", ()):
+        book.add_sheet(title, header, _Table.of_rows(rows, len(header)))
     currencies = _currencies(reconciliation, by_rule)
     for rule, name in names.items():
         table = _finding_table(by_rule[rule], currencies if rule in MONEY_RULES else None)
         book.add_sheet(name, findings_module.COLUMNS, table)
     return book.save(as_of)
+
+
+_SIGN_OFF = ("Prepared by", "Reviewed by", "Date")
 
 
 def _verdict_rows(gate: dict[str, Any]) -> list[list[Any]]:
