@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .entities import ENTITIES, Entity
-from .errors import SnapshotError, SnapshotFileError
+from .errors import ReconError, SnapshotError, SnapshotFileError
 
 FORMATS: tuple[str, ...] = ("json", "jsonl", "parquet")
 MANIFEST = "manifest.json"
 UNFINISHED_FETCH = ".recon-fetch"
 """Where recon fetch keeps the pages of a fetch until the snapshot is complete."""
+MAX_FILE_BYTES = 4 << 30
+"""Default size limit of one snapshot file: ten million uses take about 2 GiB as JSON Lines."""
+MAX_FILE_BYTES_VARIABLE = "RECON_MAX_FILE_BYTES"
+"""The environment variable that sets another limit, in bytes."""
 JSON_TEXT = b"recon.json_text"
 """Parquet field metadata key marking a column whose values had mixed JSON types (a number
 here, a string there), which no Parquet type holds: it stores each value's JSON text."""
@@ -55,13 +62,15 @@ def locate(
     files = {}
     for entity in ENTITIES:
         found = [directory / f"{entity.stem}.{fmt}" for fmt in FORMATS]
-        found = [path for path in found if path.exists()]
+        # lexists: a broken link is a file that is there and cannot be read, not an absence.
+        found = [path for path in found if os.path.lexists(path)]
         if len(found) > 1:
             names = " and ".join(path.name for path in found)
             raise SnapshotError(
                 f"snapshot '{directory}' has both {names} for {entity.name}; keep only one"
             )
         if found:
+            regular_file(found[0], SnapshotFileError)
             files[entity] = SnapshotFile(entity, found[0], found[0].suffix[1:])
         elif require and entity.required:
             raise SnapshotError(
@@ -74,19 +83,113 @@ def locate(
 def read_manifest(directory: Path) -> dict[str, Any] | None:
     """The snapshot's manifest, or None when it has none."""
     path = directory / MANIFEST
-    if not path.exists():
+    if not os.path.lexists(path):
         return None
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SnapshotFileError(f"{path}: cannot be read: {exc}") from exc
+        manifest = json.loads(b"".join(read_capped(path)).decode("utf-8"))
+    except OSError as exc:
+        raise SnapshotFileError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SnapshotFileError(f"{path}: is not UTF-8 text; restore the manifest") from exc
+    except RecursionError as exc:
+        raise SnapshotFileError(f"{path}: nests too deep to read; restore the manifest") from exc
     except json.JSONDecodeError as exc:
         raise SnapshotFileError(
             f"{path}: line {exc.lineno} column {exc.colno}: {exc.msg}; restore the manifest"
         ) from exc
+    except ValueError as exc:  # an integer over Python's 4,300-digit limit
+        raise SnapshotFileError(f"{path}: {exc}; restore the manifest") from exc
     if not isinstance(manifest, dict):
         raise SnapshotFileError(f"{path}: is not a JSON object; restore the manifest")
     return manifest
+
+
+def file_limit(variable: str = MAX_FILE_BYTES_VARIABLE, default: int = MAX_FILE_BYTES) -> int:
+    """The size limit in bytes set by the environment ``variable``, else ``default``."""
+    text = os.environ.get(variable)
+    if text is None or not text.strip():
+        return default
+    try:
+        limit = int(text)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ReconError(f"{variable}={text!r} is not a size in bytes; unset it or give one")
+    return limit
+
+
+def regular_file(path: Path, error: type[ReconError]) -> os.stat_result:
+    """The status of ``path`` (links followed); ``error`` unless it is a regular file.
+
+    Devices (a link to /dev/zero), FIFOs and sockets would be read without end or
+    block forever, so they are refused before they are opened.
+    """
+    try:
+        status = path.stat()
+    except FileNotFoundError as exc:
+        if path.is_symlink():
+            raise error(f"{path}: is a link to nothing ({path.readlink()}); restore it") from exc
+        raise error(f"{path}: does not exist") from exc
+    except OSError as exc:
+        raise error(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(status.st_mode):
+        raise error(
+            f"{path}: is {_kind_of(status.st_mode)}, not a regular file; "
+            "copy the data into a file and run again"
+        )
+    return status
+
+
+def _kind_of(mode: int) -> str:
+    kinds = {
+        stat.S_ISDIR: "a directory",
+        stat.S_ISFIFO: "a FIFO (named pipe)",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+    }
+    return next((name for test, name in kinds.items() if test(mode)), "not a regular file")
+
+
+def read_capped(
+    path: Path,
+    chunk: int = 1 << 20,
+    *,
+    error: type[ReconError] = SnapshotFileError,
+    limit: int | None = None,
+    variable: str = MAX_FILE_BYTES_VARIABLE,
+) -> Iterator[bytes]:
+    """The bytes of the regular file ``path``, ``chunk`` at a time, refused past ``limit``
+    (default: ``file_limit()``) with an ``error`` that names the limit and ``variable``."""
+    limit = file_limit() if limit is None else limit
+    status = regular_file(path, error)
+    if status.st_size > limit:
+        raise error(_too_large(path, status.st_size, limit, variable))
+    # O_NONBLOCK: should the file be swapped for a FIFO after the check, opening cannot hang.
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise error(f"{path}: is not a regular file; copy the data into a file")
+        total = 0
+        while block := handle.read(chunk):
+            total += len(block)
+            if total > limit:
+                raise error(_too_large(path, total, limit, variable))
+            yield block
+
+
+def _too_large(path: Path, size: int, limit: int, variable: str) -> str:
+    return (
+        f"{path}: is over {_bytes(limit)} ({_bytes(size)} or more), recon's limit for this "
+        f"file; set {variable} to a larger number of bytes to read it"
+    )
+
+
+def _bytes(count: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"
 
 
 def sha256_file(path: Path) -> str:
