@@ -120,7 +120,8 @@ def parse_as_of(value: str | dt.datetime | pd.Timestamp | None) -> pd.Timestamp:
         return pd.Timestamp.now(tz="UTC").floor("s")
     if isinstance(value, dt.datetime):
         stamp = pd.Timestamp(value)
-        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return _within_output_years(stamp, value)
     parsed = datetimes.parse_iso(pa.array([value], type=pa.string()))
     if parsed.invalid[0] or np.isnat(parsed.wall[0]):
         raise UsageError(
@@ -129,7 +130,22 @@ def parse_as_of(value: str | dt.datetime | pd.Timestamp | None) -> pd.Timestamp:
     utc = parsed.wall[0] - (
         parsed.offset_minutes[0] if parsed.has_offset[0] else 0
     ) * np.timedelta64(1, "m")
-    return pd.Timestamp(utc).tz_localize("UTC")
+    return _within_output_years(pd.Timestamp(utc).tz_localize("UTC"), value)
+
+
+AS_OF_YEARS = (1980, 2107)
+"""The years an ``as_of`` may fall in: every output records it, and report.xlsx (a zip
+archive) can hold no time outside them."""
+
+
+def _within_output_years(moment: pd.Timestamp, value: object) -> pd.Timestamp:
+    first, last = AS_OF_YEARS
+    if not first <= moment.year <= last:
+        raise UsageError(
+            f"--as-of '{value}' is outside the years {first} to {last} that recon's outputs "
+            "can record; give a moment within them"
+        )
+    return moment
 
 
 def _run(rule: Rule, context: AuditContext) -> tuple[RuleOutcome, pd.DataFrame | None]:

@@ -347,7 +347,8 @@ def _from_arrow(column: pa.Array | pa.ChunkedArray, kind: Kind) -> tuple[Any, np
     if kind is Kind.INTEGER and numeric:
         return _integers(column)
     if kind is Kind.NUMBER and numeric:
-        return column.cast(pa.float64()), nothing_wrong
+        # Not safe: an integer beyond 2**53 becomes the nearest float, as JSON readers make it.
+        return column.cast(pa.float64(), safe=False), nothing_wrong
     if kind is Kind.STRING and textual:
         return column.cast(pa.string()), nothing_wrong
     if kind is Kind.BOOLEAN and pa.types.is_boolean(kind_type):
@@ -369,7 +370,7 @@ def _integers(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]
     """int64 of a numeric column; fractional or out-of-range values are wrong."""
     if pa.types.is_integer(column.type) and column.type != pa.uint64():
         return column.cast(pa.int64()), np.zeros(len(column), dtype=bool)
-    floats = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    floats = column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
     present = column.is_valid().to_numpy(zero_copy_only=False)
     integral = np.isfinite(floats) & (np.floor(floats) == floats) & (np.abs(floats) < 2.0**63)
     wrong = present & ~integral

@@ -70,7 +70,11 @@ def locate(
                 f"snapshot '{directory}' has both {names} for {entity.name}; keep only one"
             )
         if found:
-            regular_file(found[0], SnapshotFileError)
+            size = regular_file(found[0], SnapshotFileError).st_size
+            if size > file_limit():
+                raise SnapshotFileError(
+                    _too_large(found[0], size, file_limit(), MAX_FILE_BYTES_VARIABLE)
+                )
             files[entity] = SnapshotFile(entity, found[0], found[0].suffix[1:])
         elif require and entity.required:
             raise SnapshotError(
@@ -180,16 +184,17 @@ def read_capped(
 
 def _too_large(path: Path, size: int, limit: int, variable: str) -> str:
     return (
-        f"{path}: is over {_bytes(limit)} ({_bytes(size)} or more), recon's limit for this "
+        f"{path}: holds {_bytes(size)} or more, over recon's limit of {_bytes(limit)} for this "
         f"file; set {variable} to a larger number of bytes to read it"
     )
 
 
 def _bytes(count: int) -> str:
+    """``count`` exactly, and roughly in the largest binary unit it reaches."""
     for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if count >= scale:
-            return f"{count / scale:.1f} {unit}"
-    return f"{count} bytes"
+            return f"{count:,} bytes ({count / scale:.1f} {unit})"
+    return f"{count:,} bytes"
 
 
 def sha256_file(path: Path) -> str:
