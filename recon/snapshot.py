@@ -14,7 +14,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .entities import ENTITIES, Entity
 from .errors import ReconError, SnapshotError, SnapshotFileError
@@ -166,20 +166,35 @@ def read_capped(
     """The bytes of the regular file ``path``, ``chunk`` at a time, refused past ``limit``
     (default: ``file_limit()``) with an ``error`` that names the limit and ``variable``."""
     limit = file_limit() if limit is None else limit
-    status = regular_file(path, error)
-    if status.st_size > limit:
-        raise error(_too_large(path, status.st_size, limit, variable))
-    # O_NONBLOCK: should the file be swapped for a FIFO after the check, opening cannot hang.
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise error(f"{path}: is not a regular file; copy the data into a file")
+    with open_capped(path, error=error, limit=limit, variable=variable) as handle:
         total = 0
         while block := handle.read(chunk):
             total += len(block)
             if total > limit:
                 raise error(_too_large(path, total, limit, variable))
             yield block
+
+
+def open_capped(
+    path: Path,
+    *,
+    error: type[ReconError] = SnapshotFileError,
+    limit: int | None = None,
+    variable: str = MAX_FILE_BYTES_VARIABLE,
+) -> BinaryIO:
+    """The regular file ``path`` opened for reading, refused (``error``) when it is not a
+    regular file or is over ``limit`` bytes (default: ``file_limit()``); a caller that
+    reads on past the size it had now checks ``limit`` itself."""
+    limit = file_limit() if limit is None else limit
+    status = regular_file(path, error)
+    if status.st_size > limit:
+        raise error(_too_large(path, status.st_size, limit, variable))
+    # O_NONBLOCK: should the file be swapped for a FIFO after the check, opening cannot hang.
+    handle = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb")
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise error(f"{path}: is not a regular file; copy the data into a file")
+    return handle
 
 
 def _too_large(path: Path, size: int, limit: int, variable: str) -> str:
