@@ -149,14 +149,15 @@ def _read_parquet(path: Path) -> RawTable:
             ) from exc
     columns = _columns(table)
     for field in table.schema:
-        if field.metadata and JSON_TEXT in field.metadata and field.name in columns:
+        texts = columns.get(field.name)
+        if field.metadata and JSON_TEXT in field.metadata and texts is not None:
+            if not pa.types.is_string(texts.type):
+                continue  # marked as JSON text but holding something else: read as it is
             # Values of mixed JSON types, stored as their JSON text by recon fetch.
-            texts = columns[field.name]
-            values = []
-            for row, text in enumerate(texts.to_pylist() if pa.types.is_string(texts.type) else []):
-                where = f"record {row + 1} field {field.name}"
-                values.append(None if text is None else _loads(text.encode(), path, where))
-            columns[field.name] = values or [None] * table.num_rows
+            columns[field.name] = [
+                None if text is None else _loads(text.encode(), path, f"record {row} {field.name}")
+                for row, text in enumerate(texts.to_pylist(), start=1)
+            ]
     return RawTable(columns, table.num_rows)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import stat
 from collections.abc import Iterator
@@ -90,7 +91,11 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
     if not os.path.lexists(path):
         return None
     try:
-        manifest = json.loads(b"".join(read_capped(path)).decode("utf-8"))
+        manifest = json.loads(
+            b"".join(read_capped(path)).decode("utf-8"),
+            parse_constant=_not_json,
+            parse_float=_finite_float,
+        )
     except OSError as exc:
         raise SnapshotFileError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
@@ -101,11 +106,48 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
         raise SnapshotFileError(
             f"{path}: line {exc.lineno} column {exc.colno}: {exc.msg}; restore the manifest"
         ) from exc
-    except ValueError as exc:  # an integer over Python's 4,300-digit limit
+    except ValueError as exc:  # NaN, 1e400, an integer over Python's 4,300-digit limit
         raise SnapshotFileError(f"{path}: {exc}; restore the manifest") from exc
     if not isinstance(manifest, dict):
         raise SnapshotFileError(f"{path}: is not a JSON object; restore the manifest")
+    if _depth(manifest) > MANIFEST_DEPTH:
+        raise SnapshotFileError(f"{path}: nests deeper than a manifest does; restore it")
+    try:
+        # The manifest is copied into findings.json and the reports: it must be Unicode text.
+        json.dumps(manifest, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SnapshotFileError(
+            f"{path}: holds a lone UTF-16 surrogate escape, which is not Unicode text; "
+            "restore the manifest"
+        ) from exc
     return manifest
+
+
+MANIFEST_DEPTH = 16
+"""How deep a manifest's values may nest (recon fetch writes four levels)."""
+
+
+def _not_json(token: str) -> None:
+    raise ValueError(f"holds {token}, which is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"holds the number {text[:30]}, beyond any float")
+    return value
+
+
+def _depth(value: Any) -> int:
+    depth, level = 0, [value]
+    while level := [item for item in level if isinstance(item, dict | list)]:
+        depth += 1
+        if depth > MANIFEST_DEPTH:
+            break
+        level = [
+            child for item in level for child in (item.values() if isinstance(item, dict) else item)
+        ]
+    return depth
 
 
 def file_limit(variable: str = MAX_FILE_BYTES_VARIABLE, default: int = MAX_FILE_BYTES) -> int:

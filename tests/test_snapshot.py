@@ -169,3 +169,31 @@ def test_a_deeply_nested_rules_file_is_one_line(tmp_path):
     rules.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
     done = _cli("audit", _snapshot(tmp_path), "--out", tmp_path / "out", "--rules", rules)
     _one_line_exit_2(done, "nests arrays or tables too deep")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('"\\ud800"', "holds a lone UTF-16 surrogate escape"),
+        ("NaN", "holds NaN, which is not JSON"),
+        ("1e400", "holds the number 1e400, beyond any float"),
+        ("[" * 40 + "]" * 40, "nests deeper than a manifest does"),
+        ("1" * 5000, "Exceeds the limit (4300 digits)"),
+    ],
+)
+def test_a_manifest_that_matches_its_files_but_holds_no_json_text_is_one_line(
+    tmp_path, extra, message
+):
+    # The manifest is copied into findings.json and the reports, so this is checked on read.
+    snapshot = _snapshot(tmp_path)
+    entities = {
+        entity.name: {"file": path.name, "sha256": recon.snapshot.sha256_file(path)}
+        for entity, path in (
+            (recon.entities.CREDIT, snapshot / f"{CREDITS}.jsonl"),
+            (recon.entities.CREDIT_USE, snapshot / f"{STEMS['uses']}.jsonl"),
+        )
+    }
+    text = json.dumps({"note": "EXTRA", "entities": entities}).replace('"EXTRA"', extra)
+    (snapshot / "manifest.json").write_text(text)
+    done = _cli("audit", snapshot, "--out", tmp_path / "out")
+    _one_line_exit_2(done, "manifest.json: ", message)

@@ -7,6 +7,7 @@ numbers and strings, nesting and broken bytes, each entity in any file form; oth
 of the API documentation's own example responses (``seeds.json``).
 """
 
+import hashlib
 import json
 import tempfile
 from pathlib import Path
@@ -24,20 +25,48 @@ SEEDS = json.loads((Path(__file__).parent / "seeds.json").read_text(encoding="ut
 
 @st.composite
 def written_snapshots(draw):
-    """(records by entity, form by entity, damage to one file or None)."""
+    """(records by entity, form by entity, damage to one file or None, manifest or None)."""
     records = draw(generate.snapshots())
     forms = {entity: draw(st.sampled_from(generate.FORMS)) for entity in records}
     damage = draw(
         st.none() | st.tuples(st.sampled_from(sorted(e.stem for e in records)), generate.damage())
     )
-    return records, forms, damage
+    return records, forms, damage, draw(manifests())
 
 
-def _write(directory, records, forms, damage):
+def manifests():
+    """None (most snapshots), or extra keys for a manifest that matches the files, or
+    anything at all as the manifest's text."""
+    extra_keys = st.sampled_from(["note", "base_url", "format", "filters"])
+    return st.one_of(
+        st.none(),
+        st.none(),
+        st.dictionaries(extra_keys, generate.json_values, max_size=2).map(
+            lambda extra: ("matching", extra)
+        ),
+        generate.json_values.map(lambda anything: ("anything", anything)),
+    )
+
+
+def _write(directory, records, forms, damage, manifest=None):
     for entity, rows in records.items():
         path = generate.write_entity(directory, entity, rows, forms[entity])
         if damage and damage[0] == entity.stem:
             generate.apply_damage(path, damage[1])
+    if manifest is not None:
+        kind, content = manifest
+        if kind == "matching":
+            entities = {
+                entity.name: {
+                    "file": path.name,
+                    "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                    "records": len(records[entity]),
+                }
+                for entity in records
+                for path in directory.glob(f"{entity.stem}.*")
+            }
+            content = {**content, "entities": entities}
+        (directory / "manifest.json").write_text(generate.dumps(content), encoding="utf-8")
     return directory
 
 
@@ -130,7 +159,7 @@ def mutated_seed_snapshots(draw):
 def test_mutated_api_examples_audit_or_are_refused_in_one_line(case):
     records, forms = case
     with tempfile.TemporaryDirectory() as tmp:
-        snapshot = _write(Path(tmp) / "snapshot", records, forms, None)
+        snapshot = _write(Path(tmp) / "snapshot", records, forms, None, None)
         harness.audit_checked(snapshot, Path(tmp) / "out")
 
 
