@@ -419,3 +419,21 @@ def test_the_balance_alias_is_read_per_record(tmp_path, form):
     result = audit(tmp_path)
     assert _violations(result) == []
     assert result.snapshot.frame(CREDIT)["RemainingCredit"].tolist() == [90.0, 100.0]
+
+
+@pytest.mark.parametrize(
+    ("block", "records"),
+    [
+        (b'{"a": 1}\n\n{"a": 2}\n', 2),
+        (b"", 0),
+        (b'{"a": 1}\nnull\n', None),
+        (b' {"a": 1}\n', None),  # json takes leading spaces; pyarrow is not asked to
+        (b'{"a": "\xff"}\n', None),
+        (b'{"a": "\\ud800"}\n', None),
+        (b'{"a": "\\ud83d\\ude00"}\n', 1),
+        (b'{"a": ' + b"[" * 1_001 + b"\n", None),  # unclosed, still too deep for pyarrow
+        (b'{"a": ' + b"[" * 900 + b"]" * 900 + b"}\n", 1),
+    ],
+)
+def test_the_screen_hands_pyarrow_only_blocks_it_reads_safely(block, records):
+    assert readers._screen(bytearray(block)) == records

@@ -70,7 +70,7 @@ def _write(directory, records, forms, damage, manifest=None):
     return directory
 
 
-@examples(60)
+@examples(50)
 @given(written_snapshots())
 def test_any_snapshot_audits_or_is_refused_in_one_line(case):
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,8 +78,7 @@ def test_any_snapshot_audits_or_is_refused_in_one_line(case):
         harness.audit_checked(snapshot, Path(tmp) / "out")
 
 
-@pytest.mark.slow
-@examples(4)
+@examples(3)
 @given(written_snapshots())
 def test_the_real_cli_in_a_subprocess(case):
     with tempfile.TemporaryDirectory() as tmp:
@@ -154,7 +153,7 @@ def mutated_seed_snapshots(draw):
     return records, {e: draw(st.sampled_from(generate.FORMS)) for e in records}
 
 
-@examples(25)
+@examples(20)
 @given(mutated_seed_snapshots())
 def test_mutated_api_examples_audit_or_are_refused_in_one_line(case):
     records, forms = case

@@ -40,7 +40,7 @@ def _outcome(directory: Path, records, form: str):
     )
 
 
-@examples(15)
+@examples(12)
 @given(generate.snapshots())
 def test_every_form_gives_the_same_findings(records):
     with tempfile.TemporaryDirectory() as tmp:
