@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
+import os
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from .datetimes import Zones
 from .errors import ConfigError
 from .exitcodes import Severity
 from .fields import DATETIME_FIELDS
+from .files import file_limit, read_capped
 from .resources import default_rules_file
 
 _SECTIONS: dict[str, frozenset[str]] = {
@@ -35,6 +37,14 @@ _SECTIONS: dict[str, frozenset[str]] = {
     "rules": frozenset(),  # rule ids, checked against the default file
 }
 _RULE_KEYS = frozenset({"enabled", "severity"})
+
+MAX_RULES_BYTES = 1 << 20
+"""Default size limit of a rule-set file: the shipped one is a few KiB."""
+MAX_RULES_BYTES_VARIABLE = "RECON_MAX_RULES_BYTES"
+"""The environment variable that sets another limit, in bytes."""
+MAX_TOLERANCE = 1e12
+"""The largest tolerance: amounts beyond it are not judged today, so a larger one means
+nothing (and 1e308 would overflow the arithmetic)."""
 
 
 @dataclass(frozen=True)
@@ -91,16 +101,29 @@ def load_ruleset(path: str | Path | None = None) -> RuleSet:
 
 
 def _read(path: Path, *, label: str) -> dict[str, Any]:
+    if not os.path.lexists(path):
+        raise ConfigError(f"{label} '{path}' does not exist")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{label} '{path}' does not exist") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{label} '{path}' cannot be read: {exc}") from exc
+        data = b"".join(
+            read_capped(
+                path,
+                error=ConfigError,
+                limit=file_limit(MAX_RULES_BYTES_VARIABLE, MAX_RULES_BYTES),
+                variable=MAX_RULES_BYTES_VARIABLE,
+            )
+        )
+        text = data.decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{label} '{path}' cannot be read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{label} '{path}' is not UTF-8 text (byte {exc.start})") from exc
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label} '{path}' is not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        # tomllib parses nested arrays and inline tables recursively.
+        raise ConfigError(f"{label} '{path}' nests arrays or tables too deep to read") from exc
 
 
 def _source(name: str, path: Path) -> dict[str, str]:
@@ -151,14 +174,23 @@ def _build(data: dict[str, Any], name: str, sources: tuple[dict[str, str], ...])
         raise ConfigError(f"rules file '{name}': 'amounts.tolerance' must be a number")
     if not math.isfinite(tolerance) or tolerance < 0:
         raise ConfigError(f"rules file '{name}': 'amounts.tolerance' must be zero or more")
+    if tolerance > MAX_TOLERANCE:
+        raise ConfigError(
+            f"rules file '{name}': 'amounts.tolerance' = {tolerance!r} is over {MAX_TOLERANCE:g}, "
+            "the largest amount recon judges; give a smaller tolerance"
+        )
 
     time = data.get("time", {})
     default_zone = _zone(time.get("default_zone", "UTC"), name, "time.default_zone")
     zones = {}
-    for key, value in time.get("zones", {}).items():
-        if not key.isdigit():
+    listed = time.get("zones", {})
+    if not isinstance(listed, dict):
+        raise ConfigError(f"rules file '{name}': 'time.zones' must be a table of BusinessId = zone")
+    for key, value in listed.items():
+        business_id = _business_id(key)
+        if business_id is None:
             raise ConfigError(f"rules file '{name}': 'time.zones.{key}' is not a BusinessId")
-        zones[int(key)] = _zone(value, name, f"time.zones.{key}")
+        zones[business_id] = _zone(value, name, f"time.zones.{key}")
     z_is_local = time.get("z_is_local", [])
     if not isinstance(z_is_local, list) or not all(isinstance(f, str) for f in z_is_local):
         raise ConfigError(f"rules file '{name}': 'time.z_is_local' must be a list of field names")
@@ -194,6 +226,14 @@ def _build(data: dict[str, Any], name: str, sources: tuple[dict[str, str], ...])
         rules=MappingProxyType(rules),
         sources=sources,
     )
+
+
+def _business_id(key: str) -> int | None:
+    """The BusinessId a key of ``time.zones`` names (ASCII digits within int64), else None."""
+    if not (key.isascii() and key.isdigit()) or len(key.lstrip("0")) > 19:
+        return None
+    value = int(key)
+    return value if value < 2**63 else None
 
 
 def _zone(value: Any, name: str, key: str) -> str:

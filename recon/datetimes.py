@@ -137,15 +137,46 @@ def from_timestamps(values: pa.Array | pa.ChunkedArray) -> ParsedDatetimes:
     """Date-times from an Arrow timestamp column (Parquet written by other tools).
 
     A time-zone-aware column is an instant (offset 0 from its UTC value); a naive
-    one is local wall clock, like a string without an offset.
+    one is local wall clock, like a string without an offset. A value beyond what
+    microseconds hold (about 292,000 years either side of 1970) is invalid.
     """
     aware = values.type.tz is not None
-    naive = pc.cast(values, pa.timestamp("us", tz="UTC" if aware else None))
-    if aware:
-        naive = pc.cast(naive, pa.timestamp("us"))
+    micros, invalid = to_microseconds(values)
+    naive = pc.cast(micros, pa.timestamp("us"))  # an aware column's UTC wall clock
     wall = naive.to_numpy(zero_copy_only=False).astype("datetime64[us]")
     offset = np.where(np.isnat(wall), _NO_OFFSET, 0 if aware else _NO_OFFSET).astype(np.int32)
-    return ParsedDatetimes(wall=wall, offset_minutes=offset, invalid=np.zeros(len(wall), bool))
+    return ParsedDatetimes(wall=wall, offset_minutes=offset, invalid=invalid)
+
+
+_MICROS_PER = {"s": 1_000_000, "ms": 1_000, "us": 1, "date32": 86_400_000_000, "date64": 1_000}
+
+
+def to_microseconds(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """A timestamp or date column as timestamp[us] (its zone kept), and the mask of the
+    values that microseconds cannot hold, which become null."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    kind = values.type
+    target = pa.timestamp("us", tz=kind.tz if pa.types.is_timestamp(kind) else None)
+    none_wrong = np.zeros(len(values), dtype=bool)
+    if pa.types.is_timestamp(kind) and kind.unit == "ns":
+        # Nanoseconds to microseconds only drops digits (the contract keeps microseconds);
+        # a safe cast would refuse the timestamp[ns] maximum for them.
+        return pc.cast(values, target, safe=False), none_wrong
+    try:
+        return pc.cast(values, target), none_wrong
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    unit = kind.unit if pa.types.is_timestamp(kind) else str(kind)
+    per = _MICROS_PER[unit]
+    storage = pa.int32() if pa.types.is_date32(kind) else pa.int64()
+    ticks = values.view(storage).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    present = values.is_valid().to_numpy(zero_copy_only=False)
+    ticks = np.where(present, ticks, 0)
+    wrong = present & (np.abs(ticks) > (2**63 - 1) // per)
+    micros = np.where(wrong, 0, ticks) * per
+    result = pa.array(micros, type=pa.int64(), mask=wrong | ~present).view(target)
+    return result, wrong
 
 
 def localise(parsed: ParsedDatetimes, zones: Zones) -> np.ndarray:

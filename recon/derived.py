@@ -365,8 +365,13 @@ class Derived:
         frame = self[parent].frame
         total = self.units(frame[parent.balance.total])
         remaining = self.units(frame[parent.balance.remaining])
+        spent = ledger.units
+        if object in (total.dtype, remaining.dtype, spent.dtype):
+            # Amounts beyond int64 sums: all three as Python integers, so no arithmetic
+            # between them is done in (overflowing) int64.
+            total, remaining, spent = (a.astype(object) for a in (total, remaining, spent))
         consumed = total - remaining
-        difference = consumed - ledger.units
+        difference = consumed - spent
         total_known = self.known(parent, "Id", parent.balance.total)
         remaining_known = self.known(parent, parent.balance.remaining)
         judged = total_known & remaining_known
@@ -379,14 +384,14 @@ class Derived:
             total=total,
             remaining=remaining,
             consumed=consumed,
-            spent=ledger.units,
+            spent=spent,
             difference=difference,
             total_known=total_known,
             remaining_known=remaining_known,
             judged=judged,
             mismatch=judged & money.exceeds(money.absolute(difference), tolerance),
             negative=remaining_known & money.below(remaining, -tolerance) & is_money,
-            overspent=total_known & money.exceeds(ledger.units - total, tolerance) & is_money,
+            overspent=total_known & money.exceeds(spent - total, tolerance) & is_money,
             ledger=ledger,
         )
 

@@ -7,9 +7,11 @@ order every output uses, so findings.json and the reports are byte-stable.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -121,8 +123,14 @@ def json_value(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         # As the JSON token that carried it (NaN, Infinity): JSON itself cannot hold it.
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, pd.Timestamp):
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date | dt.time):
         return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return _duration_text(value)
+    if isinstance(value, Decimal):
+        return str(value)  # its exact digits, as text: a float would round them
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _bytes_text(bytes(value))
     if isinstance(value, dict):
         return {str(key): json_value(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -148,6 +156,22 @@ def from_json_text(value: Any) -> Any:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     return json.loads(value)
+
+
+def _duration_text(value: dt.timedelta) -> str:
+    """An ISO 8601 duration, to the microsecond: ``P1DT7200S``, ``-P0DT0.5S``."""
+    sign = "-" if value < dt.timedelta(0) else ""
+    value = abs(value)
+    seconds = f"{value.seconds}.{value.microseconds:06d}".rstrip("0").rstrip(".")
+    return f"{sign}P{value.days}DT{seconds}S"
+
+
+def _bytes_text(value: bytes) -> str:
+    """Binary as its text when it is UTF-8, else as hexadecimal digits after ``0x``."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return "0x" + value.hex()
 
 
 def _broadcast(value: Any, count: int) -> pd.Series:

@@ -9,6 +9,8 @@ Records whose location cannot be found use the rule set's default zone.
 
 from __future__ import annotations
 
+import json
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,8 +63,11 @@ class Snapshot:
             raise SnapshotError(
                 f"snapshot '{self.path}': {MANIFEST} lists no entities; fetch again"
             )
+        entries = {
+            name: _manifest_entry(self.path, name, entry) for name, entry in recorded.items()
+        }
         for entity, file in self.files.items():
-            entry = recorded.get(entity.name) or {}
+            entry = entries.get(entity.name, {})
             if entry.get("file") != file.name:
                 raise SnapshotError(
                     f"snapshot '{self.path}': {file.name} is not the file its {MANIFEST} records "
@@ -73,14 +78,11 @@ class Snapshot:
                     f"snapshot '{self.path}': {file.name} has changed since recon fetch wrote it "
                     f"(its SHA-256 differs from {MANIFEST}); fetch again or restore the file"
                 )
-        for name, entry in recorded.items():
-            if (
-                isinstance(entry, dict)
-                and entry.get("file")
-                and not (self.path / entry["file"]).exists()
-            ):
+        for name, entry in entries.items():
+            listed = entry.get("file")
+            if listed and not os.path.lexists(self.path / listed):
                 raise SnapshotError(
-                    f"snapshot '{self.path}': {entry['file']}, listed in {MANIFEST} for {name}, "
+                    f"snapshot '{self.path}': {listed}, listed in {MANIFEST} for {name}, "
                     "is missing; fetch again or restore it"
                 )
 
@@ -89,8 +91,34 @@ class Snapshot:
         return self.entities[entity].frame
 
 
-def load_snapshot(path: str | Path, ruleset: RuleSet) -> Snapshot:
-    """Read, type and validate every entity file of the snapshot directory ``path``."""
+def _manifest_entry(path: Path, name: str, entry: Any) -> dict[str, Any]:
+    """A manifest's entry for one entity, checked to be what recon fetch writes."""
+    where = f"snapshot '{path}': {MANIFEST}"
+    if not isinstance(entry, dict):
+        raise SnapshotError(f"{where} entry for {name} is not an object; fetch again")
+    for key in ("file", "sha256"):
+        if key not in entry:
+            raise SnapshotError(f"{where} entry for {name} has no '{key}'; fetch again")
+        value = entry[key]
+        if not isinstance(value, str) or not value or (key == "file" and _not_a_name(value)):
+            raise SnapshotError(
+                f"{where} entry for {name} has '{key}' = {json.dumps(value)[:60]}, not a "
+                f"{'file name' if key == 'file' else 'SHA-256'}; fetch again"
+            )
+    return entry
+
+
+def _not_a_name(value: str) -> bool:
+    """Whether ``value`` is not a plain file name in the snapshot directory."""
+    return value in (".", "..") or "/" in value or "\\" in value or "\0" in value
+
+
+def load_snapshot(path: str | Path, ruleset: RuleSet, *, block_size: int | None = None) -> Snapshot:
+    """Read, type and validate every entity file of the snapshot directory ``path``.
+
+    ``block_size`` is how many bytes of a JSON Lines file are read at a time
+    (default ``readers.JSONL_BLOCK``).
+    """
     path = Path(path)
     manifest = read_manifest(path) if path.is_dir() else None
     if manifest is None and (path / UNFINISHED_FETCH).exists():
@@ -107,7 +135,7 @@ def load_snapshot(path: str | Path, ruleset: RuleSet) -> Snapshot:
     try:
         for entity in ENTITIES:
             if entity in files:
-                raw = readers.read(files[entity])
+                raw = readers.read(files[entity], block_size=block_size)
                 fingerprints[entity] = hasher.submit(sha256_file, files[entity].path)
                 coerced[entity] = schemas.coerce(entity, raw, z_is_local=ruleset.z_is_local)
     finally:

@@ -5,22 +5,40 @@ an Arrow array when its values share a JSON type, or a plain list of Python
 values when they do not (``"60.00"`` among numbers, say), for the schema step
 to sort out value by value.
 
-JSON Lines go through pyarrow's JSON reader, first with every declared field
-typed (no inference: fastest), then with only text fields declared; a file it
-cannot take whole (mixed types, a broken line) is re-read line by line with
-``json``, which either yields the records or names the line and column at
-fault. ``.json`` files are parsed with ``json`` and may be a record array, one
-page envelope or an array of envelopes. Parquet is read with pyarrow.
+JSON Lines are read block by block (``block_size`` bytes of whole lines). Each
+block is screened first, cheaply and in bulk: it must be UTF-8, every line that
+is not blank must open an object, and no line may nest deeper than pyarrow's
+JSON reader survives (it crashes the process on a ``null`` line and on very deep
+nesting, and reads two values on one line as two records). A block that passes
+goes through pyarrow, with every declared field typed, then with only text
+fields declared; a block that fails the screen or both reads is parsed line by
+line with ``json``, which either yields the records or names the line at fault.
+Fields nobody declared are read the same in every block: a value that pyarrow
+would guess is a timestamp stays the text the file holds.
+
+``.json`` files are parsed with ``json`` and may be a record array, one page
+envelope or an array of envelopes. Parquet is read with pyarrow.
+
+What makes a file unreadable, in every form (one line naming file and line or
+record, exit 2): bytes that are not UTF-8, a lone UTF-16 surrogate escape
+(``"\\ud800"``: valid JSON syntax, but no Unicode text), a line or record that is
+not an object, and values nested more than ``MAX_DEPTH`` arrays or objects deep.
+An integer too long for Python to convert (over 4,300 digits) is read as an
+infinite number, as pyarrow reads it, so an amount holding one is a violation.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
@@ -28,9 +46,29 @@ import pyarrow.parquet as pq
 from .entities import Entity
 from .errors import SnapshotFileError
 from .fields import ALIASES, FIELDS, PRESENTATIONAL, Kind
+from .files import MAX_FILE_BYTES_VARIABLE, file_limit, open_capped, read_capped
 from .snapshot import JSON_TEXT, SnapshotFile
 
 Column = pa.Array | pa.ChunkedArray | list
+
+MAX_DEPTH = 64
+"""How many arrays or objects deep a field's value may nest. API records nest two or three
+levels; pyarrow crashes on thousands and Python's json stops near a thousand, so the limit is
+well below both and the same in every form."""
+
+JSONL_BLOCK = 16 << 20
+"""Bytes of whole lines read at a time from a JSON Lines file (the default ``block_size``)."""
+
+_PYARROW_MAX_OPENERS = 1_000
+"""A line with more ``[`` and ``{`` than this is not handed to pyarrow (which crashes on deep
+nesting): it is parsed with ``json`` instead, which measures its depth."""
+
+_LONE_SURROGATE = re.compile(
+    rb"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<![\\]u[dD][89abAB][0-9a-fA-F]{2})(?<!\\)(?:\\\\)*\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+"""A JSON escape of half a surrogate pair with no other half: may match more than that (an
+escaped backslash before ``u``), so a match is confirmed on the parsed values."""
 
 
 @dataclass(frozen=True)
@@ -41,11 +79,15 @@ class RawTable:
     num_rows: int
 
 
-def read(file: SnapshotFile) -> RawTable:
-    """The raw columns of ``file``; ``SnapshotFileError`` when it cannot be parsed."""
+def read(file: SnapshotFile, *, block_size: int | None = None) -> RawTable:
+    """The raw columns of ``file``; ``SnapshotFileError`` when it cannot be parsed.
+
+    ``block_size`` is how many bytes of a JSON Lines file are read at a time
+    (default ``JSONL_BLOCK``).
+    """
     try:
         if file.format == "jsonl":
-            raw = _read_jsonl(file.path, file.entity)
+            raw = _read_jsonl(file.path, file.entity, block_size or JSONL_BLOCK)
         elif file.format == "json":
             raw = _read_json(file.path)
         else:
@@ -62,7 +104,7 @@ def _without_empty_extras(raw: RawTable, entity: Entity) -> RawTable:
     has no type to declare), so no reader does: the same records load alike from
     every form.
     """
-    declared = {spec.name for spec in FIELDS[entity]} | set(ALIASES.get(entity, {}))
+    declared = _declared_names(entity)
     empty = [
         name
         for name, column in raw.columns.items()
@@ -71,6 +113,13 @@ def _without_empty_extras(raw: RawTable, entity: Entity) -> RawTable:
     if not empty:
         return raw
     return RawTable({k: v for k, v in raw.columns.items() if k not in empty}, raw.num_rows)
+
+
+def _declared_names(entity: Entity) -> set[str]:
+    return {spec.name for spec in FIELDS[entity]} | set(ALIASES.get(entity, {}))
+
+
+# --- Parquet ------------------------------------------------------------------------------
 
 
 def _read_parquet(path: Path) -> RawTable:
@@ -83,18 +132,30 @@ def _read_parquet(path: Path) -> RawTable:
         raise SnapshotFileError(
             f"{path}: is not a readable Parquet file ({exc}); fetch it again or remove it"
         ) from exc
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not (column.type.num_fields or pa.types.is_string(column.type)):
+            continue
+        try:
+            column.validate(full=True)
+        except pa.ArrowInvalid as exc:
+            raise SnapshotFileError(
+                f"{path}: column {name} is not valid ({exc}); fetch it again or remove it"
+            ) from exc
     columns = _columns(table)
     for field in table.schema:
-        if field.metadata and JSON_TEXT in field.metadata and field.name in columns:
+        texts = columns.get(field.name)
+        if field.metadata and JSON_TEXT in field.metadata and texts is not None:
+            if not pa.types.is_string(texts.type):
+                continue  # marked as JSON text but holding something else: read as it is
             # Values of mixed JSON types, stored as their JSON text by recon fetch.
             columns[field.name] = [
-                None if text is None else json.loads(text)
-                for text in columns[field.name].to_pylist()
+                None if text is None else _loads(text.encode(), path, f"record {row} {field.name}")
+                for row, text in enumerate(texts.to_pylist(), start=1)
             ]
     return RawTable(columns, table.num_rows)
 
 
-_JSONL_BLOCK = 16 << 20
+# --- JSON Lines ---------------------------------------------------------------------------
 
 
 def typed_schema(entity: Entity, free: tuple[pa.Field, ...] = ()) -> pa.Schema:
@@ -103,37 +164,6 @@ def typed_schema(entity: Entity, free: tuple[pa.Field, ...] = ()) -> pa.Schema:
     types = {spec.name: _JSON_TYPES[spec.kind] for spec in FIELDS[entity]}
     aliases = {alias: types[name] for alias, name in ALIASES.get(entity, {}).items()}
     return pa.schema(list({**types, **aliases}.items()) + list(free))
-
-
-def _free_fields_of_first_block(path: Path, entity: Entity) -> tuple[pa.Field, ...] | None:
-    """The undeclared fields of the file's first block, with the types pyarrow infers there.
-
-    Declaring them too lets the whole file be read with no inference at all, and
-    fields that first appear later are ignored (the contract lets unknown fields
-    be ignored); if a later value contradicts a type guessed here, the read fails
-    and the next attempt infers instead. None when the first block itself cannot
-    be read this way.
-    """
-    with path.open("rb") as handle:
-        head = handle.read(_JSONL_BLOCK)
-    head = head[: head.rfind(b"\n") + 1]
-    try:
-        sample = pajson.read_json(
-            pa.BufferReader(head),
-            parse_options=pajson.ParseOptions(explicit_schema=text_schema(entity)),
-        )
-    except pa.ArrowInvalid:
-        return None
-    declared = {spec.name for spec in FIELDS[entity]} | set(ALIASES.get(entity, {}))
-    return tuple(
-        # An ISO-looking string would be guessed a timestamp, losing its Z or offset:
-        # fields recon does not know stay the text the file holds.
-        pa.field(field.name, pa.string()) if is_temporal(field.type) else field
-        for field in sample.schema
-        if field.name not in declared
-        and field.name not in PRESENTATIONAL
-        and not pa.types.is_null(field.type)
-    )
 
 
 def is_temporal(kind: pa.DataType) -> bool:
@@ -163,20 +193,145 @@ _JSON_TYPES = {
 }
 
 
-def _read_jsonl(path: Path, entity: Entity) -> RawTable:
-    free = _free_fields_of_first_block(path, entity)
-    if free is not None:
+def _read_jsonl(path: Path, entity: Entity, block_size: int) -> RawTable:
+    """The file block by block, each the fastest way that takes it, so that one odd value
+    costs one block of Python parsing, not the whole file's.
+
+    While pyarrow parses one block (releasing the interpreter lock), the next is read
+    and screened. Columns are then merged block by block: Arrow where the blocks agree
+    on a type, Python values only for a column whose types conflict.
+    """
+    tables: list[RawTable] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recon-jsonl") as parser:
+        parsing: Future[RawTable] | None = None
+        for first_line, block in _line_blocks(path, block_size):
+            records = _screen(block)
+            following = parser.submit(_read_block, path, entity, block, first_line, records)
+            if parsing is not None:
+                tables.append(parsing.result())
+            parsing = following
+        if parsing is not None:
+            tables.append(parsing.result())
+    return _merge_blocks(tables)
+
+
+def _read_block(
+    path: Path, entity: Entity, block: bytes | bytearray, first_line: int, records: int | None
+) -> RawTable:
+    """One block; ``records`` is what ``_screen`` found (None: not for pyarrow)."""
+    if records is not None:
+        for schema in (typed_schema(entity), text_schema(entity)):
+            table = _pyarrow_block(block, schema)
+            if table is not None and table.num_rows == records:
+                return RawTable(_columns(table), table.num_rows)
+            if table is not None:
+                break  # more values than lines: a line holds two; json names it
+    return records_to_table(list(_jsonl_records(path, block, first_line)))
+
+
+def _screen(block: bytes | bytearray) -> int | None:
+    """How many records the block holds, when pyarrow may be given it; else None.
+
+    None when the block is not UTF-8, when a line that is not empty does not start
+    with ``{`` (a ``null`` line crashes pyarrow; others it would misread), or when a
+    line opens too many arrays and objects for pyarrow's recursive parser. Each test
+    is a bulk operation on the block's bytes; only lines long enough to nest that
+    deep are counted one by one.
+    """
+    if not block.isascii() and not _is_utf8(block):
+        return None
+    data = np.frombuffer(block, dtype=np.uint8)
+    if not len(data):
+        return 0
+    ends = np.flatnonzero(data == ord("\n"))
+    starts = np.concatenate(([0], ends + 1))
+    starts = starts[starts < len(data)]
+    first = data[starts]
+    opens_record = first == ord("{")
+    if not (opens_record | (first == ord("\n"))).all():
+        return None
+    lengths = np.diff(np.concatenate((starts, [len(data)])))
+    for start in starts[lengths > _PYARROW_MAX_OPENERS]:  # a line has fewer openers than bytes
+        stop = block.find(b"\n", start)
+        line = block[start : stop if stop >= 0 else len(block)]
+        if line.count(b"{") + line.count(b"[") > _PYARROW_MAX_OPENERS:
+            return None
+    if _may_hold_surrogates(block) and _LONE_SURROGATE.search(block):
+        return None  # json names the line (pyarrow would refuse the block anyway)
+    return int(opens_record.sum())
+
+
+def _is_utf8(data: bytes | bytearray) -> bool:
+    """Whether ``data`` is UTF-8, checked by Arrow (a tenth of the time of decoding it)."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
+    array = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        array.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _may_hold_surrogates(data: bytes | bytearray) -> bool:
+    """Whether ``data`` has a ``\\ud`` escape: found from its backslashes in bulk, which is
+    many times faster than a regex or a substring search over the whole block."""
+    array = np.frombuffer(data, dtype=np.uint8)
+    slashes = np.flatnonzero(array[:-2] == ord("\\"))
+    if not len(slashes):
+        return False
+    letters = array[slashes + 2] | 0x20  # lower case
+    return bool(((array[slashes + 1] == ord("u")) & (letters == ord("d"))).any())
+
+
+def _pyarrow_block(block: bytes | bytearray, schema: pa.Schema) -> pa.Table | None:
+    """The block read by pyarrow with ``schema`` declared, or None when it does not fit.
+
+    A field pyarrow had to infer and made a date or time of is declared as text
+    and the block read again, so that no block turns an unknown field's text
+    into timestamps; one nested inside an inferred array or object makes the
+    block go to ``json``.
+    """
+    for _ in range(2):
         try:
             table = pajson.read_json(
-                path,
-                read_options=pajson.ReadOptions(block_size=_JSONL_BLOCK),
-                parse_options=_parse_options(typed_schema(entity, free), "ignore"),
+                pa.BufferReader(block), parse_options=_parse_options(schema, "infer")
             )
         except pa.ArrowInvalid:
-            pass  # a value not of its declared type, or a broken line
-        else:
-            return RawTable(_columns(table), table.num_rows)
-    return _read_jsonl_by_block(path, entity)
+            return None
+        guessed = [field for field in table.schema if field.name not in schema.names]
+        temporal = [field for field in guessed if is_temporal(field.type)]
+        if any(_has_temporal(field.type) for field in guessed if field not in temporal):
+            return None
+        if any(_type_depth(field.type) > MAX_DEPTH for field in table.schema):
+            return None
+        if not temporal:
+            return table
+        schema = pa.schema([*schema, *(pa.field(field.name, pa.string()) for field in temporal)])
+    return None
+
+
+def _has_temporal(kind: pa.DataType) -> bool:
+    stack = [kind]
+    while stack:
+        kind = stack.pop()
+        if is_temporal(kind):
+            return True
+        stack.extend(kind.field(i).type for i in range(kind.num_fields))
+    return False
+
+
+def _type_depth(kind: pa.DataType) -> int:
+    """How many arrays and objects deep the values of an Arrow type nest."""
+    depth, level = 0, [kind]
+    while level:
+        nested = [k for k in level if k.num_fields and not pa.types.is_dictionary(k)]
+        if not nested:
+            break
+        depth += 1
+        if depth > MAX_DEPTH:
+            return depth
+        level = [k.field(i).type for k in nested for i in range(k.num_fields)]
+    return depth
 
 
 def _parse_options(schema: pa.Schema, undeclared: str) -> pajson.ParseOptions:
@@ -185,48 +340,44 @@ def _parse_options(schema: pa.Schema, undeclared: str) -> pajson.ParseOptions:
     )
 
 
-def _read_jsonl_by_block(path: Path, entity: Entity) -> RawTable:
-    """The file block by block, each the fastest way that takes it, so that one odd value
-    costs one block of Python parsing, not the whole file's.
+def _line_blocks(path: Path, block_size: int) -> Iterator[tuple[int, bytearray]]:
+    """Blocks of whole lines of about ``block_size`` bytes, with the number of each
+    block's first line; stops with an error past the snapshot file limit.
 
-    A block goes through pyarrow with the declared types, then with only text
-    declared (other types inferred); only a block neither takes is parsed line by
-    line, which also names the line of any syntax error. Columns are then merged
-    block by block: Arrow where the blocks agree on a type, Python values only for
-    a column whose types conflict.
+    Each block is read straight into its own buffer and cut after its last newline; the
+    file is read on from there, so no block is copied (16 MiB copies added a fifth to the
+    time of reading a file).
     """
-    tables: list[RawTable] = []
-    for first_line, block in _line_blocks(path):
-        for schema in (typed_schema(entity), text_schema(entity)):
-            try:
-                table = pajson.read_json(
-                    pa.BufferReader(block), parse_options=_parse_options(schema, "infer")
+    limit = file_limit()
+    first_line, start = 1, 0
+    with open_capped(path, limit=limit) as handle:
+        while True:
+            block = bytearray(block_size)
+            size = handle.readinto(block)
+            if not size:
+                return
+            if start + size > limit:
+                raise SnapshotFileError(
+                    f"{path}: grew past recon's limit of {limit:,} bytes while being read; "
+                    f"set {MAX_FILE_BYTES_VARIABLE} to a larger number of bytes to read it"
                 )
-            except pa.ArrowInvalid:
-                continue
-            tables.append(RawTable(_columns(table), table.num_rows))
-            break
-        else:
-            tables.append(records_to_table(list(_jsonl_records(path, block, first_line))))
-    return _merge_blocks(tables)
-
-
-def _line_blocks(path: Path) -> Iterator[tuple[int, bytes]]:
-    """Blocks of whole lines of about ``_JSONL_BLOCK`` bytes, with the number of each
-    block's first line."""
-    first_line, carry = 1, b""
-    with path.open("rb") as handle:
-        while chunk := handle.read(_JSONL_BLOCK):
-            data = carry + chunk
-            end = data.rfind(b"\n") + 1
-            if end == 0:
-                carry = data
-                continue
-            block, carry = data[:end], data[end:]
+            del block[size:]
+            end = block.rfind(b"\n") + 1
+            while end == 0 and size:  # a line longer than a block: read until it ends
+                more = handle.read(block_size)
+                size = len(more)
+                block += more
+                end = block.rfind(b"\n") + 1 if size else len(block)
+            if end < len(block):
+                del block[end:]
+                handle.seek(start + end)
+            if start == 0 and block.startswith(b"\xef\xbb\xbf"):
+                del block[:3]  # a byte-order mark, as some exporters write
+                start += 3
+                end -= 3
             yield first_line, block
             first_line += block.count(b"\n")
-    if carry.strip():
-        yield first_line, carry
+            start += end
 
 
 def _merge_blocks(tables: list[RawTable]) -> RawTable:
@@ -275,22 +426,14 @@ def _columns(table: pa.Table) -> dict[str, Column]:
     }
 
 
-def _jsonl_records(path: Path, block: bytes, first_line: int) -> Iterator[dict[str, Any]]:
+def _jsonl_records(
+    path: Path, block: bytes | bytearray, first_line: int
+) -> Iterator[dict[str, Any]]:
     """The records of one block of lines, naming the line of the file that is broken."""
     for line_number, line in enumerate(block.split(b"\n"), start=first_line):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except UnicodeDecodeError as exc:
-            raise SnapshotFileError(
-                f"{path}: line {line_number} is not UTF-8 text ({exc.reason}); re-export the file"
-            ) from exc
-        except json.JSONDecodeError as exc:
-            raise SnapshotFileError(
-                f"{path}: line {line_number} column {exc.colno}: {exc.msg}; "
-                "fix or remove that line and run again"
-            ) from exc
+        record = _loads(line, path, f"line {line_number}")
         if not isinstance(record, dict):
             raise SnapshotFileError(
                 f"{path}: line {line_number} is a JSON {_json_type(record)} where a record "
@@ -299,19 +442,100 @@ def _jsonl_records(path: Path, block: bytes, first_line: int) -> Iterator[dict[s
         yield record
 
 
+# --- JSON ---------------------------------------------------------------------------------
+
+
 def _read_json(path: Path) -> RawTable:
-    data = path.read_bytes()
+    data = b"".join(read_capped(path, 16 << 20))
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    document = _loads(data, path, None)
+    return _records_table(_records_of(document, path), path)
+
+
+def _loads(data: bytes | bytearray, path: Path, where: str | None) -> Any:
+    """``data`` parsed as JSON, or a ``SnapshotFileError`` naming ``where`` it broke.
+
+    ``where`` is the line or record ``data`` is (None: the whole file, whose
+    errors give their own line and column).
+    """
+    at = f"{where} " if where else ""
     try:
-        document = json.loads(data.decode("utf-8-sig"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        position = "" if where else f" (byte {exc.start}: {exc.reason})"
         raise SnapshotFileError(
-            f"{path}: is not UTF-8 text (byte {exc.start}: {exc.reason}); re-export the file"
+            f"{path}: {at}is not UTF-8 text{position}; re-export the file"
         ) from exc
+    try:
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            if isinstance(exc, json.JSONDecodeError) or "integer string" not in str(exc):
+                raise
+            # An integer over Python's 4,300-digit limit: read as pyarrow reads it.
+            value = json.loads(text, parse_int=_long_int)
     except json.JSONDecodeError as exc:
+        position = f"column {exc.colno}" if where else f"line {exc.lineno} column {exc.colno}"
         raise SnapshotFileError(
-            f"{path}: line {exc.lineno} column {exc.colno}: {exc.msg}; fix the file and run again"
+            f"{path}: {at}{position}: {exc.msg}; fix or remove it and run again"
         ) from exc
-    return records_to_table(_records_of(document, path))
+    except RecursionError as exc:
+        raise SnapshotFileError(
+            f"{path}: {at}nests arrays or objects about {sys.getrecursionlimit()} deep, more "
+            f"than the {MAX_DEPTH} recon reads; fix the file"
+        ) from exc
+    if _may_hold_surrogates(data) and _LONE_SURROGATE.search(data):
+        _refuse_lone_surrogates(value, path, where)
+    if where and data.count(b"[") + data.count(b"{") > MAX_DEPTH:
+        # One line or value: depth of the value itself (a record's fields are one level in).
+        fields = value.values() if isinstance(value, dict) and where.startswith("line") else [value]
+        if max((_value_depth(item) for item in fields), default=0) > MAX_DEPTH:
+            raise SnapshotFileError(
+                f"{path}: {where} nests a value more than {MAX_DEPTH} arrays or objects deep, "
+                "more than recon reads; fix the file"
+            )
+    return value
+
+
+def _long_int(digits: str) -> Any:
+    try:
+        return int(digits)
+    except ValueError:
+        return float("-inf") if digits.startswith("-") else float("inf")
+
+
+def _refuse_lone_surrogates(value: Any, path: Path, where: str | None) -> None:
+    """Raise naming the line or record that holds text with half a surrogate pair."""
+    records = [value] if where else _records_of(value, path)
+    for position, record in enumerate(records, start=1):
+        stack = [record]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, str) and not _is_unicode(item):
+                at = where or f"record {position}"
+                raise SnapshotFileError(
+                    f"{path}: {at} holds a lone UTF-16 surrogate escape (such as \\ud800) in "
+                    f"{_quote(item)}, which is not Unicode text; re-export the file"
+                )
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _quote(text: str) -> str:
+    shown = json.dumps(text[:40])
+    return shown if len(text) <= 40 else shown[:-1] + '..."'
 
 
 def _records_of(document: Any, path: Path) -> list[dict[str, Any]]:
@@ -349,8 +573,15 @@ def _is_envelope(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("Records"), list)
 
 
+# --- records parsed by json ---------------------------------------------------------------
+
+
 def records_to_table(records: list[dict[str, Any]]) -> RawTable:
-    """Columns from parsed records: Arrow where a column's values share a type, else a list."""
+    """Columns from parsed records: Arrow where a column's values share a type, else a list.
+
+    The records must come from ``json`` (so nest less than Python's recursion limit, which
+    pyarrow's conversion survives).
+    """
     names = dict.fromkeys(
         name for record in records for name in record if name not in PRESENTATIONAL
     )
@@ -362,6 +593,39 @@ def records_to_table(records: list[dict[str, Any]]) -> RawTable:
         except (pa.ArrowException, OverflowError, TypeError, ValueError):
             columns[name] = values
     return RawTable(columns, len(records))
+
+
+def _records_table(records: list[dict[str, Any]], path: Path) -> RawTable:
+    """``records_to_table`` of a ``.json`` file's records, refusing values nested deeper than
+    ``MAX_DEPTH`` (found from each column's type: no walk over the values of a good file)."""
+    raw = records_to_table(records)
+    for name, column in raw.columns.items():
+        if isinstance(column, list) or _type_depth(column.type) > MAX_DEPTH:
+            for row, record in enumerate(records):
+                value = record.get(name)
+                if isinstance(value, list | dict) and _value_depth(value) > MAX_DEPTH:
+                    raise SnapshotFileError(
+                        f"{path}: record {row + 1} nests {name} more than {MAX_DEPTH} arrays "
+                        "or objects deep, more than recon reads; fix the file"
+                    )
+    return raw
+
+
+def _value_depth(value: Any) -> int:
+    depth, level = 0, [value]
+    while level:
+        nested = [item for item in level if isinstance(item, list | dict)]
+        if not nested:
+            break
+        depth += 1
+        if depth > MAX_DEPTH:
+            return depth
+        level = [
+            child
+            for item in nested
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+    return depth
 
 
 def _json_type(value: Any) -> str:

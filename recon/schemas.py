@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pandera
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from . import datetimes
+from . import datetimes, findings
 from .entities import Entity
 from .fields import ALIASES, FIELDS, Field, Kind
 from .readers import Column, RawTable
@@ -88,7 +89,10 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
         if name not in columns or _all_null(columns[name]):
             columns[name] = alias_column
         elif not _all_null(alias_column):
-            columns[alias] = alias_column  # both given: the alias stays a free field
+            # Read per record: a record that names its balance by the alias alone has it read;
+            # the alias also stays a free field, so a record giving both loses nothing.
+            columns[name] = _coalesce(columns[name], alias_column)
+            columns[alias] = alias_column
 
     result = CoercedEntity(entity, raw.num_rows, {}, {})
     raw_columns = [
@@ -232,10 +236,74 @@ def _all_null(column: Column) -> bool:
     return column.null_count == len(column)
 
 
-def _values_at(column: Column, rows: np.ndarray) -> list[Any]:
+def _coalesce(first: Column, second: Column) -> Column:
+    """``first``, with ``second``'s value wherever ``first`` is null."""
+    if not isinstance(first, list) and not isinstance(second, list) and first.type == second.type:
+        return pc.coalesce(first, second)
+    # Types differ (a number here, text there): the few such columns are merged value by value.
+    return [
+        value if value is not None else other
+        for value, other in zip(_python_values(first), _python_values(second), strict=True)
+    ]
+
+
+def _python_values(column: Column) -> list[Any]:
     if isinstance(column, list):
-        return [column[row] for row in rows]
-    return column.take(pa.array(rows)).to_pylist()
+        return column
+    return _plain_values(column)
+
+
+def _values_at(column: Column, rows: np.ndarray) -> list[Any]:
+    """The raw values at ``rows``, as plain data a finding can carry (``_plain``)."""
+    if isinstance(column, list):
+        return [_plain(column[row]) for row in rows]
+    return [_plain(value) for value in _plain_values(column.take(pa.array(rows)))]
+
+
+def _plain_values(column: pa.Array | pa.ChunkedArray) -> list[Any]:
+    """Python values of an Arrow column, even of values Python's types cannot hold (a
+    timestamp in the year 100,000), which come as Arrow's text of them."""
+    try:
+        return column.to_pylist()
+    except (ValueError, OverflowError, pa.ArrowException):
+        pass
+    try:
+        return column.cast(pa.string()).to_pylist()
+    except (ValueError, OverflowError, pa.ArrowException):
+        return [None if not scalar.is_valid else str(scalar) for scalar in column]
+
+
+class JsonText(str):
+    """The JSON text of an array or object found where a scalar belongs: a finding's
+    ``actual`` holds the text (one scalar per finding), and messages show it unquoted."""
+
+
+def _plain(value: Any) -> Any:
+    """A raw value as a finding's ``actual``: scalars as they are, an array or object as its
+    JSON text, an integer beyond any float as its digits."""
+    if isinstance(value, list | dict):
+        try:
+            return JsonText(json.dumps(value, ensure_ascii=False, default=_json_default))
+        except (ValueError, RecursionError):
+            return JsonText("[...]" if isinstance(value, list) else "{...}")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**1000:
+        return _digits(value)
+    return value
+
+
+def _digits(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError:  # over Python's 4,300-digit limit for converting integers
+        digits = int(value.bit_length() * 0.30103)
+        return f"{'-' if value < 0 else ''}an integer of about {digits} digits"
+
+
+def _json_default(value: Any) -> Any:
+    plain = findings.json_value(value)
+    if plain is value:
+        raise TypeError(f"{type(value).__name__} is not JSON")
+    return plain
 
 
 # --- coercion of one column ---------------------------------------------------------------
@@ -280,7 +348,8 @@ def _from_arrow(column: pa.Array | pa.ChunkedArray, kind: Kind) -> tuple[Any, np
     if kind is Kind.INTEGER and numeric:
         return _integers(column)
     if kind is Kind.NUMBER and numeric:
-        return column.cast(pa.float64()), nothing_wrong
+        # Not safe: an integer beyond 2**53 becomes the nearest float, as JSON readers make it.
+        return column.cast(pa.float64(), safe=False), nothing_wrong
     if kind is Kind.STRING and textual:
         return column.cast(pa.string()), nothing_wrong
     if kind is Kind.BOOLEAN and pa.types.is_boolean(kind_type):
@@ -290,7 +359,7 @@ def _from_arrow(column: pa.Array | pa.ChunkedArray, kind: Kind) -> tuple[Any, np
     if kind is Kind.DATETIME and pa.types.is_timestamp(kind_type):
         return column, nothing_wrong
     if kind is Kind.DATETIME and pa.types.is_date(kind_type):
-        return column.cast(pa.timestamp("us")), nothing_wrong
+        return datetimes.to_microseconds(column)
 
     # The whole column has another type: every value present is a violation.
     wrong = column.is_valid().to_numpy(zero_copy_only=False)
@@ -302,7 +371,7 @@ def _integers(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]
     """int64 of a numeric column; fractional or out-of-range values are wrong."""
     if pa.types.is_integer(column.type) and column.type != pa.uint64():
         return column.cast(pa.int64()), np.zeros(len(column), dtype=bool)
-    floats = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    floats = column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
     present = column.is_valid().to_numpy(zero_copy_only=False)
     integral = np.isfinite(floats) & (np.floor(floats) == floats) & (np.abs(floats) < 2.0**63)
     wrong = present & ~integral
@@ -369,7 +438,10 @@ def _free_column(column: Column) -> pa.Array | pa.ChunkedArray:
     if not isinstance(column, list):
         return column
     return pa.array(
-        [None if value is None else json.dumps(value, ensure_ascii=False) for value in column],
+        [
+            None if value is None else json.dumps(value, ensure_ascii=False, default=_json_default)
+            for value in column
+        ],
         type=pa.string(),
     )
 
@@ -380,8 +452,11 @@ def describe_value(value: Any) -> str:
         return "NaN" if np.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, pd.Timestamp | np.datetime64):
         return str(value)
+    value = _plain(value)
+    if isinstance(value, JsonText):
+        return value if len(value) <= 80 else value[:77] + "..."
     try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
+        text = json.dumps(value, ensure_ascii=False, default=_json_default)
+    except (TypeError, ValueError, RecursionError):
         text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."

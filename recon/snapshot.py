@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .entities import ENTITIES, Entity
 from .errors import SnapshotError, SnapshotFileError
+from .files import (
+    MAX_FILE_BYTES_VARIABLE,
+    file_limit,
+    read_capped,
+    regular_file,
+    too_large,
+)
 
 FORMATS: tuple[str, ...] = ("json", "jsonl", "parquet")
 MANIFEST = "manifest.json"
@@ -55,13 +64,19 @@ def locate(
     files = {}
     for entity in ENTITIES:
         found = [directory / f"{entity.stem}.{fmt}" for fmt in FORMATS]
-        found = [path for path in found if path.exists()]
+        # lexists: a broken link is a file that is there and cannot be read, not an absence.
+        found = [path for path in found if os.path.lexists(path)]
         if len(found) > 1:
             names = " and ".join(path.name for path in found)
             raise SnapshotError(
                 f"snapshot '{directory}' has both {names} for {entity.name}; keep only one"
             )
         if found:
+            size = regular_file(found[0], SnapshotFileError).st_size
+            if size > file_limit():
+                raise SnapshotFileError(
+                    too_large(found[0], size, file_limit(), MAX_FILE_BYTES_VARIABLE)
+                )
             files[entity] = SnapshotFile(entity, found[0], found[0].suffix[1:])
         elif require and entity.required:
             raise SnapshotError(
@@ -74,19 +89,66 @@ def locate(
 def read_manifest(directory: Path) -> dict[str, Any] | None:
     """The snapshot's manifest, or None when it has none."""
     path = directory / MANIFEST
-    if not path.exists():
+    if not os.path.lexists(path):
         return None
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SnapshotFileError(f"{path}: cannot be read: {exc}") from exc
+        manifest = json.loads(
+            b"".join(read_capped(path)).decode("utf-8"),
+            parse_constant=_not_json,
+            parse_float=_finite_float,
+        )
+    except OSError as exc:
+        raise SnapshotFileError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SnapshotFileError(f"{path}: is not UTF-8 text; restore the manifest") from exc
+    except RecursionError as exc:
+        raise SnapshotFileError(f"{path}: nests too deep to read; restore the manifest") from exc
     except json.JSONDecodeError as exc:
         raise SnapshotFileError(
             f"{path}: line {exc.lineno} column {exc.colno}: {exc.msg}; restore the manifest"
         ) from exc
+    except ValueError as exc:  # NaN, 1e400, an integer over Python's 4,300-digit limit
+        raise SnapshotFileError(f"{path}: {exc}; restore the manifest") from exc
     if not isinstance(manifest, dict):
         raise SnapshotFileError(f"{path}: is not a JSON object; restore the manifest")
+    if _depth(manifest) > MANIFEST_DEPTH:
+        raise SnapshotFileError(f"{path}: nests deeper than a manifest does; restore it")
+    try:
+        # The manifest is copied into findings.json and the reports: it must be Unicode text.
+        json.dumps(manifest, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SnapshotFileError(
+            f"{path}: holds a lone UTF-16 surrogate escape, which is not Unicode text; "
+            "restore the manifest"
+        ) from exc
     return manifest
+
+
+MANIFEST_DEPTH = 16
+"""How deep a manifest's values may nest (recon fetch writes four levels)."""
+
+
+def _not_json(token: str) -> None:
+    raise ValueError(f"holds {token}, which is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"holds the number {text[:30]}, beyond any float")
+    return value
+
+
+def _depth(value: Any) -> int:
+    depth, level = 0, [value]
+    while level := [item for item in level if isinstance(item, dict | list)]:
+        depth += 1
+        if depth > MANIFEST_DEPTH:
+            break
+        level = [
+            child for item in level for child in (item.values() if isinstance(item, dict) else item)
+        ]
+    return depth
 
 
 def sha256_file(path: Path) -> str:

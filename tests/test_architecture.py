@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "byte_matrix",
         "moments",
         "argtypes",
+        "files",
     ),
     # 1: reading and typing a snapshot
     ("snapshot", "readers", "schemas", "load"),

@@ -266,7 +266,7 @@ def test_broken_manifest_is_an_error(tmp_path):
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of a few lines, so that a test file spans many of them."""
-    monkeypatch.setattr(readers, "_JSONL_BLOCK", 1500)
+    monkeypatch.setattr(readers, "JSONL_BLOCK", 1500)
 
 
 def _uses_file(tmp_path, records):
@@ -294,8 +294,7 @@ def test_block_by_block_reads_the_same_frame_as_a_whole_file_read(tmp_path, monk
     records = [use(10 + n, 1, Note=n if n % 2 else n + 0.5) for n in range(40)]
     _uses_file(tmp_path / "whole", records)
     whole = _load(tmp_path / "whole").frame(CREDIT_USE)
-    monkeypatch.setattr(readers, "_JSONL_BLOCK", 1500)
-    monkeypatch.setattr(readers, "_free_fields_of_first_block", lambda path, entity: None)
+    monkeypatch.setattr(readers, "JSONL_BLOCK", 1500)
     _uses_file(tmp_path / "blocks", records)
     blocks = _load(tmp_path / "blocks").frame(CREDIT_USE)
     pd.testing.assert_frame_equal(blocks, whole)
