@@ -8,6 +8,7 @@ They extend ``recon.errors.FetchError`` (one root, exit 2)::
           ├── ResponseTooLarge       a body passed the size cap (--max-response-mb)
           ├── Redirected             a 3xx: recon never follows redirects
           └── NotOneMoment           records kept changing: no pass found the API still
+     └── FilterRejected          the API answered a search with HTTP 400 (a filter it refuses)
 
 Each message is one line: the entity, what the server claimed, what it did,
 and what to do. What was fetched is kept for the next run.
@@ -15,7 +16,7 @@ and what to do. What was fetched is kept for the next run.
 
 from __future__ import annotations
 
-from ..errors import FetchError
+from ..errors import ApiUnavailable, FetchError
 
 KEPT = "what was fetched is kept"
 
@@ -39,3 +40,8 @@ class Redirected(ServerMisbehaved):
 
 class NotOneMoment(ServerMisbehaved):
     """Raised when records kept changing through every re-read pass (``moment.MAX_PASSES``)."""
+
+
+class FilterRejected(ApiUnavailable):
+    """Raised when a search is refused with HTTP 400: the API does not take one of its
+    filters. A location scope falls back to filtering after fetching; else it ends the fetch."""
