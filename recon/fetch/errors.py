@@ -3,12 +3,13 @@
 They extend ``recon.errors.FetchError`` (one root, exit 2)::
 
     FetchError
+     ├── ApiUnavailable (recon.errors)
+     │    └── FilterRejected     a search refused with HTTP 400 (a filter the API does not take)
      └── ServerMisbehaved        the API's answers cannot make a snapshot that is proven whole
           ├── CountsContradictPages  TotalItems and the pages disagree, or pages never end
           ├── ResponseTooLarge       a body passed the size cap (--max-response-mb)
           ├── Redirected             a 3xx: recon never follows redirects
           └── NotOneMoment           records kept changing: no pass found the API still
-     └── FilterRejected          the API answered a search with HTTP 400 (a filter it refuses)
 
 Each message is one line: the entity, what the server claimed, what it did,
 and what to do. What was fetched is kept for the next run.

@@ -107,7 +107,7 @@ def fetch(
     finishing: dict[Entity, Any] = {}  # a Future[_Finished], or _Deferred until submitted
     keeps: dict[Entity, Callable[[pa.Table], pa.Table] | None] = {}
 
-    def parent_ids(entity: Entity) -> pa.Array | None:
+    def parent_ids(entity: Entity) -> pa.ChunkedArray | None:
         # The parents' snapshot is finished first (one background worker, parents first).
         assert entity.parent is not None
         return finishing[entity.parent.entity].result().ids
@@ -258,7 +258,7 @@ class _Finished:
     duplicates: int
     dropped: int = 0
     """Records fetched but out of the location scope."""
-    ids: pa.Array | None = None
+    ids: pa.ChunkedArray | None = None
     """The Ids of the records kept (with a scope: its uses' parents)."""
 
 
@@ -301,7 +301,7 @@ def _scoper(
     scope: scoping.Scope,
     entity: Entity,
     walks: Mapping[Entity, Any],
-    parent_ids: Callable[[Entity], pa.Array | None],
+    parent_ids: Callable[[Entity], pa.ChunkedArray | None],
 ) -> Callable[[pa.Table], pa.Table] | None:
     """What keeps the entity's records in scope after fetching; None: no scope, or a use
     whose parents were not fetched (nothing to check it against)."""

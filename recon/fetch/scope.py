@@ -85,27 +85,34 @@ def filter_name(entity: Entity) -> str:
 
 def keep_parents(table: pa.Table, locations: tuple[int, ...]) -> pa.Table:
     """The parent records of ``locations`` (a record with no usable BusinessId is in none)."""
-    return table.filter(_is_in(table, "BusinessId", locations))
+    return table.filter(_is_in(table, "BusinessId", pa.array(locations, pa.int64())))
 
 
-def keep_children(table: pa.Table, entity: Entity, parent_ids: pa.Array | None) -> pa.Table:
+def keep_children(table: pa.Table, entity: Entity, parent_ids: pa.ChunkedArray | None) -> pa.Table:
     """The use records whose parent is among ``parent_ids`` (the parents kept)."""
     assert entity.parent is not None
-    ids = [] if parent_ids is None else parent_ids.drop_null().to_pylist()
-    return table.filter(_is_in(table, entity.parent.key, ids))
+    wanted = pa.array([], pa.int64())
+    if parent_ids is not None and pa.types.is_integer(parent_ids.type):
+        wanted = pc.cast(parent_ids.combine_chunks().drop_null(), pa.int64())
+    elif parent_ids is not None:
+        # Parents whose Ids are not all integers: only the integer ones can be pointed at.
+        wanted = pa.array(
+            [i for i in map(_as_int, parent_ids.to_pylist()) if i is not None], pa.int64()
+        )
+    return table.filter(_is_in(table, entity.parent.key, wanted))
 
 
-def _is_in(table: pa.Table, column: str, values: Any) -> pa.Array:
+def _is_in(table: pa.Table, column: str, wanted: pa.Array) -> pa.Array:
     if column not in table.column_names:
         return pa.array([False] * table.num_rows, pa.bool_())
     data = table.column(column)
     if pa.types.is_integer(data.type):
-        found = pc.is_in(data, value_set=pa.array(list(values), pa.int64()))
+        found = pc.is_in(pc.cast(data, pa.int64()), value_set=wanted)
         return pc.fill_null(found, False).combine_chunks()
     # A column that is not all integers (a bad value makes it text): compare each value as
     # the API would, an integer or its digits; anything else is in no location.
-    wanted = {int(value) for value in values}
-    return pa.array([_as_int(value) in wanted for value in data.to_pylist()], pa.bool_())
+    values = set(wanted.to_pylist())
+    return pa.array([_as_int(value) in values for value in data.to_pylist()], pa.bool_())
 
 
 def _as_int(value: Any) -> int | None:

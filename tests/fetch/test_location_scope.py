@@ -19,12 +19,14 @@ import termios
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from recon.entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE, ENTITIES
 from recon.errors import UsageError
 from recon.fetch import filter_names
-from recon.sandbox import Sandbox, SandboxConfig
+from recon.fetch import scope as scoping
+from recon.sandbox import Hostile, LedgerChange, Sandbox, SandboxConfig
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 TOKEN = "tok-scope-SANDBOX-secret"
@@ -275,3 +277,96 @@ def test_a_filter_on_the_location_beside_location_is_refused(tmp_path):
     )  # fmt: skip
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "--location" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("related", ["honour", "reject"])
+def test_a_ledger_changed_mid_fetch_stays_in_scope_and_at_one_moment(tmp_path, related):
+    """Credits and their uses change while the fetch walks from credits to uses: the passes
+    to one moment re-read them, and the uses are scoped again by the credits re-read."""
+    out = tmp_path / "run"
+    with _sandbox(related_filters=related, ledger_change=LedgerChange(credits=40)) as sandbox:
+        done = _run(sandbox, out, "--location", 1201)
+        expected = _served_in(sandbox, {1201})
+        changed = [entry for entry in sandbox.mutations_log if entry]
+    assert done.returncode in (0, 1), done.stderr
+    assert changed
+    for entity in ENTITIES:
+        assert _ids(out, entity) == expected[entity], entity.name
+    manifest = json.loads((out / "snapshot" / "manifest.json").read_text())
+    assert manifest["moment"]["records_reread"][CREDIT.name] > 0
+    assert not _orphans(out)
+    findings = json.loads((out / "findings.json").read_text())["summary"]["by_rule"]
+    # Taken at one moment, the changed credits balance (a mix of moments would not).
+    full = tmp_path / "full"
+    with _sandbox() as sandbox:
+        assert _run(sandbox, full, "--location", 1201).returncode in (0, 1)
+    before = json.loads((full / "findings.json").read_text())["summary"]["by_rule"]
+    assert findings["balance_mismatch"] == before["balance_mismatch"]
+
+
+def test_since_keeps_the_scope_of_the_snapshot_it_merges_into(tmp_path):
+    out = tmp_path / "snap"
+    with _sandbox() as sandbox:
+        first = recon_cli(
+            "fetch", "--base-url", sandbox.base_url, "--limits", "off", "--out", out,
+            "--location", 1201, "--quiet",
+        )  # fmt: skip
+        other = recon_cli(
+            "fetch", "--base-url", sandbox.base_url, "--limits", "off", "--out", out,
+            "--location", 1202, "--since", "2025-01-01T00:00:00Z",
+        )  # fmt: skip
+        same = recon_cli(
+            "fetch", "--base-url", sandbox.base_url, "--limits", "off", "--out", out,
+            "--location", 1201, "--since", "2025-01-01T00:00:00Z", "--quiet",
+        )  # fmt: skip
+        expected = _served_in(sandbox, {1201})
+    assert first.returncode == 0, first.stderr
+    assert other.returncode == 2 and other.stderr.count("\n") == 1
+    assert "1201" in other.stderr and "1202" in other.stderr and "--location" in other.stderr
+    assert same.returncode == 0, same.stderr
+    for entity in ENTITIES:
+        frame = pd.read_parquet(out / f"{entity.stem}.parquet", columns=["Id"])
+        assert sorted(frame["Id"]) == expected[entity]
+
+
+def test_records_with_a_bad_location_or_parent_are_in_no_location():
+    credits = pa.table({"Id": [1, 2, 3, 4], "BusinessId": ["1201", "x", None, "1202"]})
+    kept = scoping.keep_parents(credits, (1201,))
+    assert kept.column("Id").to_pylist() == [1]
+    uses = pa.table({"Id": [10, 11, 12], "CoworkerBookingCreditId": [1, 4, None]})
+    assert scoping.keep_children(uses, CREDIT_USE, kept.column("Id")).column("Id").to_pylist() == [
+        10
+    ]
+    text_ids = pa.table({"Id": [10, 11], "CoworkerBookingCreditId": ["1", "oops"]})
+    assert scoping.keep_children(text_ids, CREDIT_USE, kept.column("Id")).num_rows == 1
+
+
+def test_a_fetch_resumed_after_a_rejected_filter_does_not_ask_again(tmp_path):
+    """The API rejected the uses' related filter, the fetch fell back to the whole table and
+    was cut short; run again, it resumes the whole-table walk without asking the filter."""
+    out = tmp_path / "snap"
+    stopping = Hostile(entity=CREDIT_USE.name, after_searches=3, body="null")
+    with _sandbox(related_filters="reject", hostile=stopping) as sandbox:
+        port = int(sandbox.base_url.rsplit(":", 1)[1])
+        cut = recon_cli(
+            "fetch", "--base-url", sandbox.base_url, "--limits", "off", "--out", out,
+            "--location", 1201, "--page-size", 500, "--tries", 1, "--concurrency", 1,
+        )  # fmt: skip
+    assert cut.returncode == 2 and "CoworkerBookingCreditUseHistory" in cut.stderr, cut.stderr
+    assert (out / ".recon-fetch").is_dir()
+    with _sandbox(related_filters="reject", port=port) as sandbox:
+        resumed = recon_cli(
+            "fetch", "--base-url", sandbox.base_url, "--limits", "off", "--out", out,
+            "--location", 1201, "--page-size", 500, "--tries", 1, "--concurrency", 1,
+        )  # fmt: skip
+        expected = _served_in(sandbox, {1201})
+        refused = sum(counts[400] for counts in sandbox.stats.requests.values())
+    assert resumed.returncode == 0, resumed.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["resumed"] is True
+    assert "rejected" in manifest["entities"][CREDIT_USE.name]["scope"]["applied"]
+    # Asked once more only by the allowance uses, which had not been walked yet.
+    assert refused == 1
+    for entity in ENTITIES:
+        frame = pd.read_parquet(out / f"{entity.stem}.parquet", columns=["Id"])
+        assert sorted(frame["Id"]) == expected[entity], entity.name
