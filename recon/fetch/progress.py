@@ -26,6 +26,7 @@ class RecordBar:
 
     def __init__(self, entity: Entity, state: dict[str, Any], *, enabled: bool) -> None:
         self._state = state
+        self._enabled = enabled
         self._lock = threading.Lock()
         # Ids of the pages of this run; a resumed walk's earlier pages are not in memory.
         self._ids: list[np.ndarray] = []
@@ -51,6 +52,8 @@ class RecordBar:
     def page(self, ids: np.ndarray, count: int, repeated: int, total_items: int | None) -> None:
         """Count a page: its rows but the first ``repeated`` (fetched already); none in an
         offset walk after the first (it confirms records counted already)."""
+        if not self._enabled:
+            return
         with self._lock:
             self._ids.append(ids)
             self._without_id += count - ids.size
@@ -65,6 +68,8 @@ class RecordBar:
 
     def finish(self) -> None:
         """End at the records fetched, each Id once: ``N/N``."""
+        if not self._enabled:
+            return
         with self._lock:
             fetched = self._bar.n if self._resumed else _distinct(self._ids) + self._without_id
             self._bar.total = fetched

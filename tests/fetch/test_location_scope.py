@@ -132,8 +132,9 @@ def test_one_location_fetches_exactly_its_ledger_with_no_false_orphans(tmp_path,
         assert scope["applied"].startswith(HOW[related]), scope
         assert (scope["records_dropped"] > 0) == (related != "honour")
     assert (refused > 0) == (related == "reject")
-    # The report shows the scope among the manifest's facts.
+    # The reports show the scope: among the manifest's facts, and in every title.
     assert re.search(r"scope.{0,200}1201", (out / "report.html").read_text(), re.S)
+    assert "location 1201" in (out / "report.md").read_text().splitlines()[0]
 
 
 def test_several_locations_fetch_whole_and_keep_theirs(tmp_path, full_run):
