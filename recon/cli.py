@@ -216,7 +216,7 @@ def _add_fetch_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="an API filter, e.g. CoworkerBookingCredit_BusinessId=1201 or "
+        help="an API filter, e.g. "
         "from_CoworkerBookingCreditUseHistory_CreatedOn=2025-01-01T00:00; repeatable",
     )
     parser.add_argument(
@@ -433,6 +433,14 @@ def _fetch_summary(snapshot: Path, manifest: dict, seconds: float) -> str:
             f"{entity['pages']} page{'' if entity['pages'] == 1 else 's'}"
         )
         lines += [f"  {'':<{width}}  note: {note}" for note in entity["notes"]]
+    scope = manifest.get("scope")
+    if scope:
+        lines.append(f"  scope: location {', '.join(map(str, scope['locations']))}")
+        lines += [
+            f"  {name}: scope applied {entity['scope']['applied']}"
+            for name, entity in entities.items()
+            if entity.get("scope", {}).get("applied", "by the API") != "by the API"
+        ]
     for name, role in manifest.get("refused", {}).items():
         lines.append(f"  {name}: refused (the account lacks {role}); the audit skips its rules")
     lines.append(f"Snapshot: {snapshot} ({MANIFEST})")

@@ -29,7 +29,7 @@ from ..nexudus import MAX_PAGE_SIZE
 from . import pages
 from .auth import NexudusAuth, TokenEndpointUnavailable
 from .credentials import Credentials, redact
-from .errors import KEPT, Redirected, ResponseTooLarge
+from .errors import KEPT, FilterRejected, Redirected, ResponseTooLarge
 from .limits import DOCUMENTED_WRITES, RateLimiter
 from .options import MAX_RESPONSE_BYTES
 from .retry import THROTTLED, RetryPolicy, retry_after
@@ -132,6 +132,21 @@ class NexudusClient:
         if direction is not None:
             params["dir"] = direction
         params.update(filters or {})
+
+        def rejected(entity: Entity, body: bytes, status: int) -> FilterRejected:
+            problem = f"HTTP {status}: {_excerpt_bytes(body)}"
+            return FilterRejected(
+                self._final(
+                    entity,
+                    "GET",
+                    _path(entity),
+                    1,
+                    problem,
+                    retried=False,
+                    advice="check the --filter names and values",
+                )
+            )
+
         return self._send(
             "GET",
             _path(entity),
@@ -139,6 +154,7 @@ class NexudusClient:
             role=f"{entity.name}-List",
             params=params,
             parse=_parse_page if records_schema is None else _typed_page_parser(records_schema),
+            refused=rejected,
         )
 
     def get(self, entity: Entity, record_id: int) -> dict[str, Any] | None:

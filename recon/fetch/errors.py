@@ -3,6 +3,8 @@
 They extend ``recon.errors.FetchError`` (one root, exit 2)::
 
     FetchError
+     ├── ApiUnavailable (recon.errors)
+     │    └── FilterRejected     a search refused with HTTP 400 (a filter the API does not take)
      └── ServerMisbehaved        the API's answers cannot make a snapshot that is proven whole
           ├── CountsContradictPages  TotalItems and the pages disagree, or pages never end
           ├── ResponseTooLarge       a body passed the size cap (--max-response-mb)
@@ -15,7 +17,7 @@ and what to do. What was fetched is kept for the next run.
 
 from __future__ import annotations
 
-from ..errors import FetchError
+from ..errors import ApiUnavailable, FetchError
 
 KEPT = "what was fetched is kept"
 
@@ -39,3 +41,8 @@ class Redirected(ServerMisbehaved):
 
 class NotOneMoment(ServerMisbehaved):
     """Raised when records kept changing through every re-read pass (``moment.MAX_PASSES``)."""
+
+
+class FilterRejected(ApiUnavailable):
+    """Raised when a search is refused with HTTP 400: the API does not take one of its
+    filters. A location scope falls back to filtering after fetching; else it ends the fetch."""

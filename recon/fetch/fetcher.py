@@ -17,7 +17,7 @@ import datetime as dt
 import functools
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,11 +35,14 @@ from ..entities import ENTITIES, Entity
 from ..errors import AccessDenied, FetchError, UsageError
 from ..nexudus import DEFAULT_BASE_URL
 from ..snapshot import FORMATS, MANIFEST, read_manifest
-from . import moment, writer
+from . import filter_names, moment, writer
+from . import scope as scoping
 from .client import NexudusClient, Page
 from .credentials import Credentials
+from .errors import FilterRejected
 from .limits import RateLimiter, Unlimited
 from .options import MAX_RESPONSE_BYTES
+from .progress import RecordBar
 from .retry import RetryPolicy
 from .store import FetchStore
 from .walk import MAX_REQUESTS, RANGES_PER_THREAD, Walk
@@ -69,6 +72,8 @@ class FetchOptions:
     """Names (or API paths) of the entities to fetch; empty: all four."""
     restart: bool = False
     """Discard the state of an unfinished fetch in ``out`` instead of resuming it."""
+    locations: tuple[int, ...] = ()
+    """The locations (``BusinessId``) whose ledger to fetch, every entity alike; empty: all."""
 
 
 def fetch(
@@ -85,9 +90,12 @@ def fetch(
     out = Path(out)
     check_base_url(options.base_url)
     chosen = chosen_entities(options.entities)
-    credentials = credentials or Credentials.from_environment()
     filters = filters_by_entity(options.filters)
+    scope = scoping.Scope(options.locations)
+    scoping.check_filters(scope, options.filters)
+    credentials = credentials or Credentials.from_environment()
     previous = _check_out(out, incremental=options.since is not None)
+    _check_same_scope(previous, scope)
     store = FetchStore(out, _fingerprint(options)).open(restart=options.restart)
     started = _parse_iso(store.started(_iso(_now())))
     retry = retry or RetryPolicy(attempts=options.tries, deadline=options.request_timeout)
@@ -96,7 +104,14 @@ def fetch(
     # walked, unless the files depend on the end of every walk (a merge, the deletion pass).
     pipelined = previous is None and not options.find_deletions
     background = ThreadPoolExecutor(max_workers=1)
-    finishing: dict[Entity, Future[_Finished]] = {}
+    finishing: dict[Entity, Any] = {}  # a Future[_Finished], or _Deferred until submitted
+    keeps: dict[Entity, Callable[[pa.Table], pa.Table] | None] = {}
+
+    def parent_ids(entity: Entity) -> pa.ChunkedArray | None:
+        # The parents' snapshot is finished first (one background worker, parents first).
+        assert entity.parent is not None
+        return finishing[entity.parent.entity].result().ids
+
     committed = False
     try:
         with NexudusClient(
@@ -111,12 +126,12 @@ def fetch(
         ) as client:
             walks = {}
             refused: dict[str, str] = {}
+            # The filters each entity was walked with (a scope's, unless the API refused it).
+            effective: dict[Entity, dict[str, str]] = {}
             for entity in chosen:
-                entity_filters = {**filters[entity], **_since_filter(entity, options.since)}
-                parsed = writer.PageRecords(entity)
                 try:
-                    walks[entity] = _walk(
-                        client, entity, store, entity_filters, options, progress, parsed
+                    walks[entity], effective[entity], parsed = _walk_scoped(
+                        client, entity, store, filters[entity], scope, options, progress
                     )
                 except AccessDenied as exc:
                     if entity.required:
@@ -126,27 +141,29 @@ def fetch(
                     refused[entity.name] = exc.role
                     store.forget(entity)
                     continue
+                keeps[entity] = _scoper(scope, entity, walks, parent_ids)
                 finishing[entity] = (
-                    background.submit(_finish, out, store, parsed, entity, previous, {})
+                    background.submit(
+                        _finish, out, store, parsed, entity, previous, {}, keeps[entity]
+                    )
                     if pipelined
                     else _Deferred(parsed)
                 )
             live = (
-                {e: _live_ids(client, e, filters[e], options) for e in walks}
+                {e: _live_ids(client, e, effective[e], options) for e in walks}
                 if options.find_deletions
                 else {}
             )
             if not pipelined:
-                finishing = {
-                    entity: background.submit(
-                        _finish, out, store, deferred.parsed, entity, previous, live
+                # One by one into the dict the uses' scope reads their parents from.
+                for entity, deferred in list(finishing.items()):
+                    finishing[entity] = background.submit(
+                        _finish, out, store, deferred.parsed, entity, previous, live, keeps[entity]
                     )
-                    for entity, deferred in finishing.items()
-                }
             finished = {entity: future.result() for entity, future in finishing.items()}
             settled = moment.settle(
                 client,
-                {entity: filters[entity] for entity in walks},
+                {entity: effective[entity] for entity in walks},
                 started,
                 functools.partial(_held, finished),
                 store.root,
@@ -161,11 +178,15 @@ def fetch(
             # version of each record, made the way every snapshot of stored pages is made.
             for line in path.read_bytes().splitlines():
                 store.append(entity, line)
+        again = _to_finish_again(set(settled.pages), scope, finished)
+        for entity in again:
             writer.discard([finished[entity].staged])
-            finishing[entity] = background.submit(_finish, out, store, None, entity, previous, live)
+            finishing[entity] = background.submit(
+                _finish, out, store, None, entity, previous, live, keeps[entity]
+            )
         walked = finished
         finished = {entity: future.result() for entity, future in finishing.items()}
-        for entity in settled.pages:
+        for entity in again:
             # Rows re-read are no duplicates: count the walk's only.
             finished[entity] = dataclasses.replace(
                 finished[entity], duplicates=walked[entity].duplicates
@@ -178,11 +199,21 @@ def fetch(
         }
         for name, record in entities.items():
             record["records_reread"] = settled.reread.get(name, 0)
+        if scope:
+            for entity, done in finished.items():
+                entities[entity.name]["scope"] = scoping.record(
+                    scope,
+                    entity,
+                    rejected=bool(walks[entity].get("scope_rejected")),
+                    dropped=done.dropped,
+                    parent_fetched=entity.parent is None or entity.parent.entity in walks,
+                )
         manifest = {
             "format": 1,
             "recon_version": __version__,
             "base_url": options.base_url,
             "filters": dict(sorted(options.filters.items())),
+            "scope": scope.manifest(),
             "since": _iso(options.since) if options.since else None,
             "find_deletions": options.find_deletions,
             "fetch_started": _iso(started),
@@ -225,6 +256,10 @@ class _Finished:
     staged: writer.Staged
     fetched: int
     duplicates: int
+    dropped: int = 0
+    """Records fetched but out of the location scope."""
+    ids: pa.ChunkedArray | None = None
+    """The Ids of the records kept (with a scope: its uses' parents)."""
 
 
 @dataclass(frozen=True)
@@ -239,20 +274,72 @@ def _finish(
     entity: Entity,
     previous: dict[str, Any] | None,
     live: dict[Entity, set[int]],
+    keep: Callable[[pa.Table], pa.Table] | None = None,
 ) -> _Finished:
-    """The entity's records, each Id once, merged into the earlier snapshot if any, staged.
-    ``parsed`` None: from the stored pages."""
+    """The entity's records, each Id once, in scope (``keep``), merged into the earlier
+    snapshot if any, staged. ``parsed`` None: from the stored pages."""
     # Pages of an earlier, interrupted run are only in the stored pages.
     received = None if store.resumed or parsed is None else parsed.table()
     if received is None:
         received = writer.records_table(store.pages_path(entity), entity)
     fresh, duplicates = writer.keep_last_by_id(received)
+    fetched = fresh.num_rows
+    if keep is not None:
+        fresh = keep(fresh)
     table = fresh
     if previous is not None:
         table = writer.merge(_existing(out, entity), fresh, live.get(entity))
     elif entity in live:
         table = writer.merge(fresh.schema.empty_table(), fresh, live[entity])
-    return _Finished(writer.stage(out, entity, table), fresh.num_rows, duplicates)
+    ids = table.column("Id") if keep is not None and "Id" in table.column_names else None
+    return _Finished(
+        writer.stage(out, entity, table), fetched, duplicates, fetched - fresh.num_rows, ids
+    )
+
+
+def _scoper(
+    scope: scoping.Scope,
+    entity: Entity,
+    walks: Mapping[Entity, Any],
+    parent_ids: Callable[[Entity], pa.ChunkedArray | None],
+) -> Callable[[pa.Table], pa.Table] | None:
+    """What keeps the entity's records in scope after fetching; None: no scope, or a use
+    whose parents were not fetched (nothing to check it against)."""
+    if not scope:
+        return None
+    if entity.parent is None:
+        return functools.partial(scoping.keep_parents, locations=scope.locations)
+    if entity.parent.entity not in walks:
+        return None
+    return lambda table: scoping.keep_children(table, entity, parent_ids(entity))
+
+
+def _to_finish_again(
+    reread: set[Entity], scope: scoping.Scope, finished: Mapping[Entity, _Finished]
+) -> list[Entity]:
+    """The entities whose snapshot is made again after the passes to one moment: those
+    re-read, and with a scope the uses of a parent re-read (a credit new in scope brings its
+    uses in); parents first, as the uses' scope reads their parents'."""
+    again = set(reread)
+    if scope:
+        again |= {e for e in finished if e.parent is not None and e.parent.entity in reread}
+    return [entity for entity in ENTITIES if entity in again and entity in finished]
+
+
+def _check_same_scope(previous: dict[str, Any] | None, scope: scoping.Scope) -> None:
+    """An incremental fetch merges into a snapshot of the same locations only."""
+    if previous is None:
+        return
+    earlier = (previous.get("scope") or {}).get("locations") or []
+    if sorted(earlier) != list(scope.locations):
+
+        def say(locations: Any) -> str:
+            return ", ".join(map(str, locations)) if locations else "every location"
+
+        raise UsageError(
+            f"--since: the snapshot in --out holds {say(earlier)}, this fetch asks for "
+            f"{say(scope.locations)}; give the same --location as the earlier fetch"
+        )
 
 
 def check_base_url(text: str) -> None:
@@ -334,18 +421,43 @@ def _held(finished: dict[Entity, _Finished], entity: Entity, ids: list[int]) -> 
 
 
 def filters_by_entity(filters: Mapping[str, str]) -> dict[Entity, dict[str, str]]:
-    """Each filter under the entity its name is for; a name for no entity is a usage error."""
+    """Each filter under the entity its name is for; a name for no entity, or for none of
+    its fields, is a usage error (the API would ignore it and fetch everything)."""
     grouped: dict[Entity, dict[str, str]] = {entity: {} for entity in ENTITIES}
     for name, value in filters.items():
-        bare = name.removeprefix("from_").removeprefix("to_")
-        owner = next((e for e in ENTITIES if bare.startswith(f"{e.name}_")), None)
-        if owner is None:
-            names = ", ".join(f"{e.name}_..." for e in ENTITIES)
-            raise UsageError(
-                f"filter '{name}' is for none of the entities; filters start with {names}"
-            )
-        grouped[owner][name] = value
+        grouped[filter_names.check(name)][name] = value
     return grouped
+
+
+def _walk_scoped(
+    client: NexudusClient,
+    entity: Entity,
+    store: FetchStore,
+    filters: dict[str, str],
+    scope: scoping.Scope,
+    options: FetchOptions,
+    progress: bool,
+) -> tuple[dict[str, Any], dict[str, str], writer.PageRecords]:
+    """The entity's walk with the scope's filter; where the API rejects that filter (HTTP
+    400), the entity walked whole (filtered after fetching), remembered in its state so a
+    resumed fetch does the same. Returns the walk's state, its filters and its records."""
+    asked = {} if store.walk_state(entity).get("scope_rejected") else scope.api_filter(entity)
+    since = _since_filter(entity, options.since)
+    parsed = writer.PageRecords(entity)
+    try:
+        state = _walk(
+            client, entity, store, {**filters, **asked, **since}, options, progress, parsed
+        )
+        return state, {**filters, **asked}, parsed
+    except FilterRejected:
+        if not asked:
+            raise
+    store.forget(entity)
+    store.walk_state(entity)["scope_rejected"] = True
+    store.save()
+    parsed = writer.PageRecords(entity)
+    state = _walk(client, entity, store, {**filters, **since}, options, progress, parsed)
+    return state, dict(filters), parsed
 
 
 def _walk(
@@ -359,28 +471,16 @@ def _walk(
 ) -> dict[str, Any]:
     state = store.walk_state(entity)
     order = threading.Lock()  # pages are parsed in any order, kept in the order stored
-    bar = tqdm(
-        desc=f"{entity.name:<32}",
-        unit=" records",
-        unit_scale=True,
-        disable=not progress,
-        file=sys.stderr,
-        initial=state.get("records", 0),
-        dynamic_ncols=True,
-        leave=True,
-    )
+    bar = RecordBar(entity, state, enabled=progress)
 
     def sink(page: Page, repeated: int) -> None:
         with order:
             store.append(entity, page.body)
             records.add(page.records, repeated)
-        if bar.total is None and page.total_items is not None:
-            bar.total = page.total_items
-        bar.update(page.count)
-        bar.set_postfix(pages=state.get("pages", 0) + 1, refresh=False)
+        bar.page(page.ids, page.count, repeated, page.total_items)
 
     try:
-        return Walk(
+        state = Walk(
             client,
             entity,
             state=state,
@@ -393,6 +493,8 @@ def _walk(
             records_schema=readers.typed_schema(entity),
             max_requests=options.max_requests,
         ).run()
+        bar.finish()
+        return state
     finally:
         bar.close()
 
@@ -505,6 +607,7 @@ def _fingerprint(options: FetchOptions) -> dict[str, Any]:
     return {
         "base_url": options.base_url,
         "filters": dict(sorted(options.filters.items())),
+        "locations": list(options.locations),
         "since": _iso(options.since) if options.since else None,
         "page_size": options.page_size,
         "entities": [entity.name for entity in chosen_entities(options.entities)],

@@ -21,8 +21,30 @@ DEFAULT_REQUEST_TIMEOUT = 300.0
 DEFAULT_TRIES = 8
 
 
+def _business_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a location's BusinessId (a positive whole number)"
+        )
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the bounds of a fetch to ``parser``."""
+    """Add the scope and the bounds of a fetch to ``parser``."""
+    parser.add_argument(
+        "--location",
+        dest="locations",
+        action="append",
+        type=_business_id,
+        default=[],
+        metavar="BUSINESS_ID",
+        help="fetch only this location's ledger, e.g. --location 1201: its credits and "
+        "allowances, and their uses (repeatable; default: every location)",
+    )
     parser.add_argument(
         "--request-timeout",
         type=positive_number,
@@ -70,6 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def values(args: argparse.Namespace) -> dict[str, Any]:
     """``FetchOptions`` keyword arguments from the parsed options."""
     return {
+        "locations": tuple(sorted(set(args.locations))),
         "entities": tuple(
             name.strip() for item in args.entities for name in item.split(",") if name.strip()
         ),

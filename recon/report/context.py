@@ -58,7 +58,7 @@ def build_context(
 
 def title_of(summary: dict[str, Any], name: str | None = None) -> str:
     """What every report is titled: the run's name (default ``recon audit of <snapshot>``),
-    and for a fetched snapshot where and when it was fetched."""
+    and for a fetched snapshot where and when it was fetched, and its locations if scoped."""
     title = name or f"recon audit of {summary['snapshot']['name']}"
     manifest = summary["snapshot"].get("manifest")
     if isinstance(manifest, dict):
@@ -66,6 +66,11 @@ def title_of(summary: dict[str, Any], name: str | None = None) -> str:
         when = manifest.get("fetch_finished") or manifest.get("fetch_started")
         facts = [f"from {source}" if isinstance(source, str) else ""]
         facts.append(f"fetched {when[:10]}" if isinstance(when, str) else "")
+        scope = manifest.get("scope")
+        locations = scope.get("locations") if isinstance(scope, dict) else None
+        if isinstance(locations, list) and locations:
+            word = "location" if len(locations) == 1 else "locations"
+            facts.append(f"{word} {', '.join(map(str, locations))}")
         facts = [fact for fact in facts if fact]
         if facts:
             title += " (" + ", ".join(facts) + ")"

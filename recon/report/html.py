@@ -245,6 +245,7 @@ def _rows(
 _MANIFEST_KEYS = (
     ("base_url", "fetched from"),
     ("filters", "filters"),
+    ("scope", "scope"),
     ("since", "changes since"),
     ("fetch_started", "fetch started"),
     ("fetch_finished", "fetch finished"),

@@ -18,6 +18,8 @@ misbehaviour a real one shows::
         faults=Faults(rate=0.0, kinds=("500", "503", "reset", "truncate", "html"), seed=0),
         mutations=Mutations(after_requests=0, entity=None, inserts=0, deletes=0, seed=0),
         honour_id_range=True,           # whether from_/to_<Entity>_Id filters work
+        related_filters="honour",       # <Entity>_<ForeignKey>_<Property>: or "reject" (400),
+                                        # "ignore"
         validation_as_200=False,        # create failures as HTTP 200 WasSuccessful:false
         hostile=Hostile(entity=None, after_searches=0, total_items_scale=1.0, endless=False,
                         padding=0, trickle=0.0, body=None, redirect=None),

@@ -326,6 +326,20 @@ class Api:
                 convention=query.convention_of(entity, self.config.dir_convention),
                 honour_id_range=self.config.honour_id_range,
             )
+            if search.related:
+                if self.config.related_filters == "reject":
+                    if count:
+                        self._stats.searches[entity.name] += 1
+                    return _json(400, {"Message": "The request is invalid."})
+                joined = (
+                    ()
+                    if self.config.related_filters == "ignore"
+                    else tuple(
+                        query.resolve_related(item, self.tables[item.entity])
+                        for item in search.related
+                    )
+                )
+                search = dataclasses.replace(search, filters=search.filters + joined, related=())
             if hostile_now and 0 < hostile.serve_size < search.size:
                 search = dataclasses.replace(search, size=hostile.serve_size)
             total, page = query.select(table, search, self._cache[entity])

@@ -185,6 +185,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default="header",
         help="where a throttled answer says how long to wait: Retry-After, or the body text",
     )
+    parser.add_argument(
+        "--related-filters",
+        choices=("honour", "reject", "ignore"),
+        default="honour",
+        help="what <Entity>_<ForeignKey>_<Property> filters get: applied through the related "
+        "record (default, as documented), refused with HTTP 400, or ignored",
+    )
     parser.set_defaults(handler=run)
     return parser
 
@@ -210,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         throttle_status=args.throttle_status,
         throttle_wait_in=args.throttle_wait_in,
+        related_filters=args.related_filters,
     )
     from .server import serve  # the server loads pyarrow: only when it runs
 

@@ -199,6 +199,9 @@ class SandboxConfig:
     """Where a throttled answer says how long to wait: ``Retry-After``, or the body's text
     (``{"Message": "Too many requests. Wait N seconds."}``), as some real answers do."""
     honour_id_range: bool = True
+    related_filters: Literal["honour", "reject", "ignore"] = "honour"
+    """What a related-property filter (``<Entity>_<ForeignKey>_<Property>``) gets: applied
+    through the related record (as documented), refused with HTTP 400, or ignored."""
     validation_as_200: bool = False
     host: str = "127.0.0.1"
     port: int = 0
@@ -222,6 +225,11 @@ class SandboxConfig:
         resolve_entity(self.ledger_change.entity)
         if self.throttle_status not in (409, 429):
             raise ValueError(f"throttle_status must be 409 or 429, not {self.throttle_status}")
+        if self.related_filters not in ("honour", "reject", "ignore"):
+            raise ValueError(
+                "related_filters must be 'honour', 'reject' or 'ignore', "
+                f"not {self.related_filters!r}"
+            )
         if self.throttle_wait_in not in ("header", "body"):
             raise ValueError(
                 f"throttle_wait_in must be 'header' or 'body', not {self.throttle_wait_in!r}"

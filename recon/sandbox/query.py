@@ -7,7 +7,9 @@ The rules, as the API notes and seeds describe the real API:
   convention (use histories 1 ascending / -1 descending, the others 0 / 1);
   an unknown ``dir`` is ascending. Ties are broken by Id, ascending.
 - Filters are ANDed: ``<Entity>_<Field>=v`` (equality), ``<Entity>_<ForeignKey>=id``
-  (the field ``<ForeignKey>Id``), ``<Entity>_<Related>_<Property>`` (the
+  (the field ``<ForeignKey>Id``), ``<Entity>_<ForeignKey>_<Property>`` (a property
+  of the related record, when the sandbox serves that entity:
+  ``CoworkerBookingCreditUseHistory_CoworkerBookingCredit_BusinessId``; else the
   denormalised field ``<Related><Property>``), ``from_<Entity>_<Field>`` (>=)
   and ``to_<Entity>_<Field>`` (<=) for date-times, integers and decimals.
   Parameter names are matched case-insensitively, as ASP.NET binds them.
@@ -28,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..entities import ALLOWANCE_USE, CREDIT_USE, Entity
+from ..entities import ALLOWANCE_USE, CREDIT_USE, ENTITIES, Entity
 from .store import MISSING, EntityTable, dumps
 
 DEFAULT_SIZE = 25
@@ -75,14 +77,18 @@ def _is_number(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class Filter:
-    """One parsed filter: ``field`` compared by ``op`` (eq, ge, le) with ``text``."""
+    """One parsed filter: ``field`` compared by ``op`` (eq, ge, le) with ``text``; or
+    (op ``in``) a foreign key among ``ids``, what a related-property filter becomes."""
 
     field: str
     op: str
     text: str
+    ids: frozenset[int] = frozenset()
 
     def predicate(self) -> Callable[[Any], bool] | None:
         """A test of one record value, or None when the filter cannot apply (ignored)."""
+        if self.op == "in":
+            return lambda value: _is_number(value) and value in self.ids
         number = _number(self.text)
         moment = wall_clock(self.text)
         if self.op == "eq":
@@ -146,6 +152,35 @@ class Search:
     id_low: float | None
     id_high: float | None
     filters: tuple[Filter, ...]
+    related: tuple[Related, ...] = ()
+    """Filters on a property of the related record, for the caller to resolve
+    (``resolve_related``) against the related table."""
+
+
+@dataclass(frozen=True)
+class Related:
+    """``<Entity>_<ForeignKey>_<Property>``: ``key`` (the field ``<ForeignKey>Id``) points at
+    a record of ``entity`` whose ``spec`` compares by ``op`` with ``text``."""
+
+    key: str
+    entity: Entity
+    spec: str
+    op: str
+    text: str
+
+
+def resolve_related(item: Related, table: EntityTable) -> Filter:
+    """The related-property filter as a filter on the foreign key: among the Ids of the
+    related records that match (none match a property the related table lacks)."""
+    field = _resolve_field(item.spec, table, foreign_key=True)
+    test = Filter(field, item.op, item.text).predicate() if field else None
+    ids: set[int] = set()
+    if test is not None and field is not None:
+        values, keys = table.column(field), table.column("Id")
+        ids = {
+            key for key, value in zip(keys, values, strict=True) if _is_number(key) and test(value)
+        }
+    return Filter(item.key, "in", "", frozenset(ids))
 
 
 def parse_search(
@@ -170,6 +205,7 @@ def parse_search(
 
     id_low = id_high = None
     filters = []
+    related = []
     prefix = entity.name.lower() + "_"
     for name, value in params.items():
         if not value.strip():
@@ -180,6 +216,11 @@ def parse_search(
             if lower.startswith(marker + prefix):
                 op, lower, name = range_op, lower[len(marker) :], name[len(marker) :]
         if not lower.startswith(prefix):
+            continue
+        link = _related(name[len(prefix) :], table)
+        if link is not None:
+            key, target, spec = link
+            related.append(Related(key, target, spec, op, value.strip()))
             continue
         field = _resolve_field(name[len(prefix) :], table, foreign_key=True)
         if field is None:
@@ -205,7 +246,21 @@ def parse_search(
         id_low=id_low,
         id_high=id_high,
         filters=tuple(filters),
+        related=tuple(related),
     )
+
+
+def _related(spec: str, table: EntityTable) -> tuple[str, Entity, str] | None:
+    """(foreign key field, related entity, property) of ``<ForeignKey>_<Property>`` when
+    ``<ForeignKey>Id`` is a field and names an entity the sandbox serves, else None."""
+    head, underscore, rest = spec.partition("_")
+    if not underscore or not rest:
+        return None
+    target = next((e for e in ENTITIES if e.name.lower() == head.lower()), None)
+    key = _resolve_field(head + "Id", table, foreign_key=False)
+    if target is None or key is None:
+        return None
+    return key, target, rest
 
 
 def _positive(text: str | None, default: int) -> int:

@@ -144,3 +144,41 @@ def test_records_without_a_usable_id_are_listed_but_never_in_an_id_range(start, 
     everything = http.get(USES)
     assert ids(everything) == [None, 3, 5, 7]
     assert ids(http.get(USES, params={f"to_{E}_Id": "5"})) == [3, 5]
+
+
+def _two_locations(data):
+    """The dataset with credits 2 and 4 at location 2 (the others at location 1)."""
+    for record in data["CoworkerBookingCredit"]:
+        record["BusinessId"] = 2 if record["Id"] in (2, 4) else 1
+    return data
+
+
+def test_a_related_property_filter_reads_the_related_record(start, client, ids, data):
+    data = _two_locations(data)
+    http = client(start(snapshot=data))
+    name = f"{E}_CoworkerBookingCredit_BusinessId"
+    page = http.get(USES, params={name: "2", "size": 100})
+    expected = matching(data, lambda r: r["CoworkerBookingCreditId"] in (2, 4))
+    assert ids(page) == expected and len(expected) == 16
+    assert page.json()["TotalItems"] == 16
+    # ANDed with the entity's own filters, and ranges work through the relation too.
+    both = http.get(USES, params={name: "2", f"{E}_CoworkerBookingCredit": "4", "size": 100})
+    assert ids(both) == matching(data, lambda r: r["CoworkerBookingCreditId"] == 4)
+    ranged = http.get(USES, params={f"from_{name}": "2", "size": 100})
+    assert ids(ranged) == expected
+    # A property the related record lacks matches nothing.
+    assert ids(http.get(USES, params={f"{E}_CoworkerBookingCredit_Bogus": "2"})) == []
+
+
+def test_related_property_filters_can_be_rejected_or_ignored(start, client, ids, data):
+    data = _two_locations(data)
+    name = f"{E}_CoworkerBookingCredit_BusinessId"
+    rejecting = client(start(snapshot=data, related_filters="reject"))
+    refused = rejecting.get(USES, params={name: "2"})
+    assert refused.status_code == 400
+    # Its own fields still filter.
+    assert ids(rejecting.get(CREDITS, params={"CoworkerBookingCredit_BusinessId": "2"})) == [2, 4]
+    ignoring = client(start(snapshot=data, related_filters="ignore"))
+    everything = ignoring.get(USES, params={name: "2", "size": 100})
+    assert everything.status_code == 200
+    assert ids(everything) == matching(data, lambda r: True)
