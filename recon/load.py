@@ -22,15 +22,10 @@ import pyarrow as pa
 from . import readers, schemas
 from .config import RuleSet
 from .datetimes import Zones
-from .entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE, ENTITIES, Entity
+from .entities import ALLOWANCE, CREDIT, ENTITIES, Entity
 from .errors import SnapshotError
 from .snapshot import MANIFEST, UNFINISHED_FETCH, SnapshotFile, locate, read_manifest, sha256_file
 
-# (entity, its foreign key, the entity it points at)
-_LOCATED_BY: dict[Entity, tuple[str, Entity]] = {
-    CREDIT_USE: ("CoworkerBookingCreditId", CREDIT),
-    ALLOWANCE_USE: ("CoworkerExtraServiceId", ALLOWANCE),
-}
 
 
 @dataclass(frozen=True)
@@ -161,9 +156,11 @@ def _zones(coerced: dict[Entity, schemas.CoercedEntity], ruleset: RuleSet) -> di
         for entity in (CREDIT, ALLOWANCE)
         if entity in coerced
     }
-    for entity, (foreign_key, parent) in _LOCATED_BY.items():
-        if entity not in coerced:
+    # A use is where its parent is (entities.py declares each use history's parent).
+    for entity in ENTITIES:
+        if entity.parent is None or entity not in coerced:
             continue
+        foreign_key, parent = entity.parent.key, entity.parent.entity
         if parent in coerced:
             parent_business = pd.Series(
                 business[parent].to_numpy(), index=_int_column(coerced[parent], "Id")
