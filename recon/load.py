@@ -27,7 +27,6 @@ from .errors import SnapshotError
 from .snapshot import MANIFEST, UNFINISHED_FETCH, SnapshotFile, locate, read_manifest, sha256_file
 
 
-
 @dataclass(frozen=True)
 class Snapshot:
     """A loaded snapshot: the typed records of each entity present, and where they came from."""
