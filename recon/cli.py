@@ -168,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="lowest severity that fails the run (default: error)",
     )
     close_parser.add_argument(
+        "--waivers",
+        metavar="FILE",
+        help="a waiver file (TOML), applied as recon audit does and kept in the bundle",
+    )
+    close_parser.add_argument(
         "-q", "--quiet", action="store_true", help="print only the verdict line when it fails"
     )
     close_parser.set_defaults(handler=_close)
@@ -514,6 +519,7 @@ def _close(args: argparse.Namespace) -> ExitCode:
         rules=args.rules,
         basis=args.basis,
         fail_on=args.fail_on,
+        waivers=args.waivers,
         progress=progress,
     )
     progress.done()

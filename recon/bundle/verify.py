@@ -105,7 +105,7 @@ def _listed(bundle: Path) -> dict[str, str]:
 
 
 def _rederive(bundle: Path, document: dict, previous: Path | None) -> str | None:
-    from .write import RULES_FILE, SNAPSHOT_DIR, close
+    from .write import RULES_FILE, SNAPSHOT_DIR, WAIVERS_FILE, close
 
     with tempfile.TemporaryDirectory(prefix="recon-rederive-") as scratch:
         again = Path(scratch) / "bundle"
@@ -117,6 +117,7 @@ def _rederive(bundle: Path, document: dict, previous: Path | None) -> str | None
             rules=bundle / RULES_FILE,
             basis=document["basis"],
             fail_on=(document.get("verdict") or {}).get("fail_on", "error"),
+            waivers=bundle / WAIVERS_FILE if (bundle / WAIVERS_FILE).is_file() else None,
         )
         # The manifest last: a difference in it follows from one in a file it lists.
         names = [*sorted(set(files_of(bundle)) | set(files_of(again))), MANIFEST]

@@ -25,6 +25,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..audit import audit
+from ..checks import RULE_IDS
 from ..closing import Basis, CloseResult, close_audit, parse_basis, parse_period
 from ..closing import breakage as breakage_table
 from ..closing import maturity as maturity_table
@@ -35,6 +36,7 @@ from ..errors import OutputError, SnapshotError, UsageError
 from ..exitcodes import FailOn
 from ..snapshot import MANIFEST as FETCH_MANIFEST
 from ..snapshot import UNFINISHED_FETCH, locate
+from ..waivers import load_waivers
 from .manifest import MANIFEST, manifest_text
 from .presentation import render_reports
 from .previous import CLOSE_JSON, read_previous
@@ -42,6 +44,7 @@ from .rules_text import ruleset_toml
 
 SNAPSHOT_DIR = "snapshot"
 RULES_FILE = "rules.toml"
+WAIVERS_FILE = "waivers.toml"
 STAGING_MARK = ".recon-close-"
 
 
@@ -54,13 +57,15 @@ def close(
     rules: str | Path | None = None,
     basis: str | Basis = Basis.RECORDED,
     fail_on: str | FailOn = FailOn.ERROR,
+    waivers: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> CloseResult:
     """Close ``period`` (``YYYY-MM``) on ``snapshot`` and write the evidence bundle ``out``.
 
     ``previous`` is the bundle of the month before (for ``opening_sealed`` and change after
     close); ``rules`` a rule-set file laid over the default one; ``basis`` when a use takes
-    effect (``recorded`` or ``usage``). Returns the roll-forward, breakage and maturity
+    effect (``recorded`` or ``usage``); ``waivers`` a waiver file, copied whole into the
+    bundle as ``waivers.toml``. Returns the roll-forward, breakage and maturity
     tables and the findings; raises a ``ReconError`` (exit 2) when the close cannot be made.
     """
     say = progress or (lambda stage: None)
@@ -78,6 +83,8 @@ def close(
             f"{FETCH_MANIFEST}; run the same recon fetch again to finish it"
         )
     load_ruleset(rules)  # a bad rule set is an error before anything is written
+    if waivers is not None:
+        load_waivers(waivers, rules=RULE_IDS, name="--waivers")  # likewise a bad waiver file
     prior = None
     if previous is not None:
         say(f"reading the previous close {previous}")
@@ -93,8 +100,18 @@ def close(
             shutil.copyfile(source / FETCH_MANIFEST, snapshot_dir / FETCH_MANIFEST)
         rules_path = staging / RULES_FILE
         rules_path.write_text(ruleset_toml(load_ruleset(rules)), encoding="utf-8")
+        waivers_path = None
+        if waivers is not None:
+            waivers_path = staging / WAIVERS_FILE
+            shutil.copyfile(waivers, waivers_path)
         say(f"auditing {source} as of {closing_period.as_of:%Y-%m-%dT%H:%M:%SZ}")
-        audited = audit(snapshot_dir, rules=rules_path, as_of=closing_period.as_of, fail_on=fail_on)
+        audited = audit(
+            snapshot_dir,
+            rules=rules_path,
+            as_of=closing_period.as_of,
+            fail_on=fail_on,
+            waivers=waivers_path,
+        )
         audited = _named_rules(audited)
         say(f"closing {closing_period}")
         result = close_audit(audited, closing_period, basis, prior)
@@ -136,6 +153,8 @@ def _named_rules(result: Any) -> Any:
     ruleset = dataclasses.replace(result.ruleset, sources=tuple(sources))
     summary = dict(result.summary)
     summary["rule_set"] = ruleset.describe()
+    if "waivers" in summary:  # likewise the waiver file: by its name in the bundle
+        summary["waivers"] = {**summary["waivers"], "file": WAIVERS_FILE}
     return dataclasses.replace(result, ruleset=ruleset, summary=summary)
 
 

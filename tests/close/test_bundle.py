@@ -188,3 +188,34 @@ def test_an_interrupted_close_leaves_nothing_that_looks_like_a_bundle(tmp_path, 
     with pytest.raises(recon.OutputError, match="No space left on device; nothing was written"):
         recon.close(snapshot, period="2025-10", out=tmp_path / "bundle")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["snap"]
+
+
+def test_a_close_with_waivers_keeps_the_file_and_rederives_with_it(tmp_path):
+    # credit 1 holds 90 of 100 after one use of 10 in October: balanced; credit 3 is off by 5
+    records = dict(LEDGER)
+    records["credits"] = [
+        *LEDGER["credits"],
+        credit(3, CreatedOn="2025-10-01T09:00:00Z", RemainingCredit=95.0, ExpireDate=MISSING),
+    ]
+    snapshot = write_snapshot(tmp_path / "snapshot-w", **records)
+    waivers = tmp_path / "accepted.toml"
+    waivers.write_text(
+        '[[waiver]]\nid = "W-3"\nrule = "balance_mismatch"\nrecord_id = 3\n'
+        'reason = "agreed"\nowner = "a@example.com"\napproved_by = "b@example.com"\n'
+        "expires = 2026-06-30\n"
+    )
+    for name in ("one", "two"):
+        recon.close(snapshot, period="2025-10", out=tmp_path / name, waivers=waivers)
+    bundle = tmp_path / "one"
+    assert (bundle / "waivers.toml").read_bytes() == waivers.read_bytes()
+    assert "waivers.toml" in (bundle / MANIFEST).read_text()
+    document = json.loads((bundle / "findings.json").read_text())
+    waived = [f for f in document["findings"] if f["rule"] == "balance_mismatch"]
+    assert [f["waiver"] for f in waived] == ["W-3"]
+    assert document["summary"]["waivers"]["file"] == "waivers.toml"
+    for path in bundle.rglob("*"):
+        if path.is_file():
+            twin = tmp_path / "two" / path.relative_to(bundle)
+            assert path.read_bytes() == twin.read_bytes(), path.name
+    done = _recon("verify", bundle, "--rederive")
+    assert done.returncode == 0, done.stdout + done.stderr
