@@ -62,10 +62,22 @@ def locate(
             f"snapshot '{directory}' is not a directory; give the directory to {purpose}"
         )
     files = {}
+    names = _names(directory)
     for entity in ENTITIES:
         found = [directory / f"{entity.stem}.{fmt}" for fmt in FORMATS]
         # lexists: a broken link is a file that is there and cannot be read, not an absence.
         found = [path for path in found if os.path.lexists(path)]
+        # A file named like the entity but for its case (CoworkerBookingCredits.json) is
+        # not read: say so rather than audit without it, or beside its twin.
+        wanted = {f"{entity.stem}.{fmt}" for fmt in FORMATS}
+        cased = sorted(name for name in names if name.lower() in wanted and name not in wanted)
+        if cased:
+            what = f"{cased[0]} differs from {entity.stem}.{cased[0].rsplit('.', 1)[-1].lower()}"
+            raise SnapshotError(
+                f"snapshot '{directory}': {what} only in case; file names are lower case "
+                f"(the API path of {entity.name}): rename it"
+                + (" or remove one of the two" if found else "")
+            )
         if len(found) > 1:
             names = " and ".join(path.name for path in found)
             raise SnapshotError(
@@ -84,6 +96,15 @@ def locate(
                 f"({entity.name} is required)"
             )
     return files
+
+
+def _names(directory: Path) -> list[str]:
+    try:
+        return [entry.name for entry in os.scandir(directory)]
+    except OSError as exc:
+        raise SnapshotError(
+            f"snapshot '{directory}' cannot be listed: {exc.strerror or exc}"
+        ) from exc
 
 
 def read_manifest(directory: Path) -> dict[str, Any] | None:

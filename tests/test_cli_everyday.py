@@ -174,3 +174,17 @@ def test_findings_frame_has_one_type_per_column_and_typed_amounts():
     assert str(money["expected_amount"].dtype) == "Float64"
     assert money["expected_amount"].notna().all()
     assert found.loc[found["rule"] == "orphan_use", "expected_amount"].isna().all()
+
+
+@pytest.mark.parametrize("keep_lower", [False, True])
+def test_a_file_named_but_for_its_case_is_named_in_the_error(tmp_path, keep_lower):
+    snapshot = write_snapshot(tmp_path / "s", credits=[credit(1)], uses=[use(10, 1)])
+    lower = snapshot / "coworkerbookingcredits.jsonl"
+    cased = snapshot / "CoworkerBookingCredits.jsonl"
+    cased.write_bytes(lower.read_bytes())
+    if not keep_lower:
+        lower.unlink()
+    done = run("audit", snapshot, "--out", tmp_path / "out")
+    _one_line_error(done, "CoworkerBookingCredits.jsonl differs from coworkerbookingcredits.jsonl")
+    assert ("remove one of the two" in done.stderr) == keep_lower
+    assert not (tmp_path / "out").exists()
