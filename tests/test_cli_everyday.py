@@ -188,3 +188,35 @@ def test_a_file_named_but_for_its_case_is_named_in_the_error(tmp_path, keep_lowe
     _one_line_error(done, "CoworkerBookingCredits.jsonl differs from coworkerbookingcredits.jsonl")
     assert ("remove one of the two" in done.stderr) == keep_lower
     assert not (tmp_path / "out").exists()
+
+
+def test_audit_shows_its_stages_on_a_terminal_only(tmp_path):
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "recon", "audit", str(SAMPLE), "--out", str(tmp_path / "a")],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+    terminal = b"".join(chunks).decode("utf-8", "replace")
+    assert done.returncode == 1
+    for stage in ("reading and validating", "records; running 17 rules", "writing the reports"):
+        assert f"recon: {stage}" in terminal or stage in terminal, terminal
+    assert "4,967 records" in terminal
+    piped = run("audit", SAMPLE, "--out", tmp_path / "b")
+    assert piped.stderr == ""

@@ -204,6 +204,20 @@ def test_markdown_keeps_html_inert_and_tables_intact(tmp_path):
     assert row.count(" | ") == 5  # six cells: the pipe in the data did not split one
 
 
+def test_markdown_never_makes_api_text_a_link_image_or_mention(tmp_path):
+    note = "see [link](http://evil.example) ![x](http://evil.example/x.png) @admin www.evil.example"
+    snapshot = write_snapshot(
+        tmp_path / "s",
+        credits=[credit(1, RemainingCredit=95.0)],
+        uses=[manual_use(10, 1, 5.0, note)],
+    )
+    recon.write_reports(audit(snapshot), tmp_path / "out", ["md"])
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "[link](" not in markdown and "![x](" not in markdown
+    assert "\\[link\\]\\(" in markdown  # shown as text, escaped
+    assert "http://" not in markdown and "@admin" not in markdown and "www.evil" not in markdown
+
+
 def test_long_reports_cap_the_rows_they_list(tmp_path, monkeypatch):
     monkeypatch.setattr(report_context, "HTML_ROW_LIMIT", 1)
     monkeypatch.setattr(report_context, "MARKDOWN_ROW_LIMIT", 1)

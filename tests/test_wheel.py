@@ -101,3 +101,42 @@ def test_wheel_install_audits_the_sample(tmp_path):
     summary = json.loads((outside / "report" / "findings.json").read_text())["summary"]
     assert summary["findings"] == 57
     assert (outside / "report" / "report.html").read_text().startswith("<!DOCTYPE html>")
+
+    # Without a checkout: the sample ships in the wheel (recon sample, recon sandbox), and so
+    # does what `recon rules explain` prints.
+    for bundled in (
+        "recon/_bundled/docs/rules.md",
+        "recon/_bundled/sample_data/coworkerbookingcredits.json",
+    ):
+        assert bundled in names
+    sample = subprocess.run(
+        [sys.executable, "-m", "recon", "sample", "my-sample"],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert sample.returncode == 0, sample.stderr
+    assert (outside / "my-sample" / "coworkerbookingcredits.json").is_file()
+    explained = subprocess.run(
+        [sys.executable, "-m", "recon", "rules", "explain", "balance_mismatch"],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert explained.returncode == 0 and explained.stdout.startswith("### `balance_mismatch`")
+    from recon.sandbox.cli import default_snapshot
+
+    served = subprocess.run(
+        [sys.executable, "-c", "from recon.sandbox.cli import default_snapshot as d; print(d())"],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(served.stdout.strip()).is_relative_to(site)
+    assert default_snapshot() is not None

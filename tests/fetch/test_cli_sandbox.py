@@ -585,3 +585,7 @@ def test_the_readme_walkthrough_recon_sandbox_then_recon_run(tmp_path):
     )
     assert report in run.stdout and report in readme
     assert (tmp_path / "my-snapshot" / "snapshot" / "manifest.json").exists()
+    # Titled by the run's name and where and when it fetched, not "recon audit of snapshot".
+    heading = (tmp_path / "my-snapshot" / "report.md").read_text().splitlines()[0]
+    shown = heading.replace("\\", "").replace("\u200b", "")  # as Markdown renders it
+    assert re.match(r"## recon run my-snapshot \(from http://127\.0\.0\.1:\d+, fetched 20", shown)
