@@ -6,7 +6,14 @@ for what the test changes; ``MISSING`` removes a key altogether.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +269,34 @@ def rules_file(directory: Path, text: str) -> Path:
     path = directory / "rules.toml"
     path.write_text(text)
     return path
+
+
+def on_a_terminal(
+    args: list[Any], *, env: dict[str, str] | None = None, columns: int = 100, timeout: int = 180
+) -> tuple[subprocess.CompletedProcess, str]:
+    """Run ``python -m recon ARGS`` with stderr on a pseudo-terminal ``columns`` wide (as a
+    user's would be; a bare pty says 0): the finished process (stdout captured) and what
+    the terminal got."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, columns, 0, 0))
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "recon", *map(str, args)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=timeout,
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: everything has been read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(leader)
+    return process, b"".join(chunks).decode("utf-8", "replace")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from builders import credit, use, write_snapshot
+from builders import credit, on_a_terminal, use, write_snapshot
 
 import recon
 
@@ -191,29 +191,7 @@ def test_a_file_named_but_for_its_case_is_named_in_the_error(tmp_path, keep_lowe
 
 
 def test_audit_shows_its_stages_on_a_terminal_only(tmp_path):
-    import pty
-
-    leader, follower = pty.openpty()
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "recon", "audit", str(SAMPLE), "--out", str(tmp_path / "a")],
-            stdout=subprocess.PIPE,
-            stderr=follower,
-            timeout=120,
-        )
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(leader)
-    terminal = b"".join(chunks).decode("utf-8", "replace")
+    done, terminal = on_a_terminal(["audit", SAMPLE, "--out", tmp_path / "a"], timeout=120)
     assert done.returncode == 1
     for stage in ("reading and validating", "records; running 17 rules", "writing the reports"):
         assert f"recon: {stage}" in terminal or stage in terminal, terminal

@@ -7,16 +7,12 @@ in its environment, as a user's would.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import re
 import signal
-import struct
 import subprocess
 import sys
-import termios
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -25,6 +21,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
+from builders import on_a_terminal
 
 import recon
 from recon.entities import CREDIT, CREDIT_USE, ENTITIES
@@ -495,32 +492,11 @@ def test_since_merges_a_record_created_after_the_first_fetch(tmp_path):
 
 def test_progress_bars_on_a_terminal_and_silence_elsewhere(tmp_path):
     with _sandbox() as sandbox:
-        leader, follower = pty.openpty()
-        # A terminal 100 columns wide, as a user's would be (a bare pty says 0).
-        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-        try:
-            process = subprocess.run(
-                [sys.executable, "-m", "recon", *map(str, _fetch_args(sandbox, tmp_path / "a"))],
-                env=_env(NEXUDUS_TOKEN=TOKEN),
-                stdout=subprocess.PIPE,
-                stderr=follower,
-                timeout=120,
-            )
-            os.close(follower)
-            chunks = []
-            while True:
-                try:
-                    chunk = os.read(leader, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        finally:
-            os.close(leader)
+        process, terminal = on_a_terminal(
+            _fetch_args(sandbox, tmp_path / "a"), env=_env(NEXUDUS_TOKEN=TOKEN), timeout=120
+        )
         piped = recon_cli(*_fetch_args(sandbox, tmp_path / "b"))
         quiet = recon_cli(*_fetch_args(sandbox, tmp_path / "c", "--quiet"))
-    terminal = b"".join(chunks).decode("utf-8", "replace")
     assert process.returncode == 0
     assert CREDIT_USE.name in terminal and "records" in terminal and "pages" in terminal
     assert piped.returncode == 0 and piped.stderr == ""

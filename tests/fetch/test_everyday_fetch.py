@@ -12,12 +12,9 @@ fetch; ``--entities`` chooses what to fetch.
 from __future__ import annotations
 
 import json
-import os
-import pty
 import socket
-import subprocess
-import sys
 
+from builders import on_a_terminal
 from fetch.test_cli_sandbox import TOKEN, _env, _fetch_args, _frames, _sandbox, recon_cli
 from fetch.test_hostile_server import LEDGER
 
@@ -41,28 +38,8 @@ def _free_port() -> int:
 
 def _on_a_terminal(args: list) -> tuple[int, str]:
     """Run the CLI with stderr on a pseudo-terminal; (exit status, what the terminal got)."""
-    leader, follower = pty.openpty()
-    try:
-        process = subprocess.run(
-            [sys.executable, "-m", "recon", *map(str, args)],
-            env=_env(NEXUDUS_TOKEN=TOKEN),
-            stdout=subprocess.DEVNULL,
-            stderr=follower,
-            timeout=120,
-        )
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(leader)
-    return process.returncode, b"".join(chunks).decode("utf-8", "replace")
+    process, terminal = on_a_terminal(args, env=_env(NEXUDUS_TOKEN=TOKEN), timeout=120)
+    return process.returncode, terminal
 
 
 def test_a_mistyped_base_url_is_refused_before_any_request(tmp_path):

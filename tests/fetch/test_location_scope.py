@@ -7,20 +7,17 @@ filter honoured, rejected (HTTP 400) and ignored.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import re
-import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pytest
+from builders import on_a_terminal
 
 from recon.entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE, ENTITIES
 from recon.errors import UsageError
@@ -217,29 +214,8 @@ def test_fetch_help_gives_location_as_the_example():
 
 
 def _on_a_terminal(args: list) -> tuple[int, str]:
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
-    try:
-        process = subprocess.run(
-            [sys.executable, "-m", "recon", *map(str, args)],
-            env=_env(),
-            stdout=subprocess.PIPE,
-            stderr=follower,
-            timeout=180,
-        )
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(leader)
-    return process.returncode, b"".join(chunks).decode("utf-8", "replace")
+    process, terminal = on_a_terminal(args, env=_env(), columns=120)
+    return process.returncode, terminal
 
 
 def test_progress_bars_count_whole_records_and_end_at_the_records_fetched(tmp_path):
