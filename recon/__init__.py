@@ -87,10 +87,6 @@ def __getattr__(name: str) -> Any:
     imported = importlib.import_module(f".{module}", __name__)
     value = getattr(imported, name)
     globals()[name] = value  # later look-ups skip this function
-    if module in _EXPORTS:
-        # Importing recon.audit binds the module to recon.audit; the public name is the
-        # function audit, whichever name was asked for first.
-        globals()[module] = getattr(imported, module)
     return value
 
 

@@ -1,5 +1,8 @@
 """What each finding does to money: its ``impact``, signed, in its credit's currency.
 
+Which of the kinds below a rule's findings have is the rule's declaration
+(``Rule.impact``), never a list of rule ids here.
+
 The materiality of a finding, and what a waiver's ``amount`` is checked against. From
 the audit's own derived values, never worked out again:
 
@@ -22,23 +25,15 @@ import numpy as np
 import pandas as pd
 
 from . import money
+from .checks import RULES, Impact
 from .derived import Derived, take
 from .entities import CREDIT, CREDIT_USE
 
 IMPACT_COLUMNS: tuple[str, ...] = ("impact", "currency")
 
-_USE_RULES = frozenset(
-    {
-        "orphan_use",
-        "unlinked_use",
-        "manual_adjustment",
-        "multi_linked_use",
-        "expired_credit_use",
-        "premature_credit_use",
-        "ineligible_use",
-        "non_positive_use",
-    }
-)
+_OF = {rule.id: rule.impact for rule in RULES}
+"""Each rule's declared impact (``checks.Impact``); the rules of a close and of waivers
+carry their own."""
 
 
 def impacts(found: pd.DataFrame, derived: Derived) -> pd.DataFrame:
@@ -47,24 +42,24 @@ def impacts(found: pd.DataFrame, derived: Derived) -> pd.DataFrame:
     units = np.zeros(count, dtype=object)
     has = np.zeros(count, dtype=bool)
     currency = np.full(count, None, dtype=object)
-    rule = found["rule"].to_numpy(dtype=object)
+    kind = found["rule"].map(_OF).fillna(Impact.NONE).to_numpy(dtype=object)
     entity = found["entity"].to_numpy(dtype=object)
     rows = found["row"].to_numpy(dtype=np.int64) - 1
     snapshot = derived.snapshot
     if CREDIT in snapshot:
         balances = derived.credit_balances
-        mine = (entity == CREDIT.name) & np.isin(rule, ["balance_mismatch", "overdrawn_credit"])
+        mine = (entity == CREDIT.name) & np.isin(kind, [Impact.DIFFERENCE, Impact.OVERDRAWN])
         at = rows[mine]
         overdrawn = np.where(
             balances.overspent[at],
             balances.spent[at] - balances.total[at],
             -balances.remaining[at],
         )
-        units[mine] = np.where(rule[mine] == "balance_mismatch", balances.difference[at], overdrawn)
+        units[mine] = np.where(kind[mine] == Impact.DIFFERENCE, balances.difference[at], overdrawn)
         has[mine] = True
         currency[mine] = derived.credit_currency[at]
     if CREDIT_USE in snapshot and CREDIT in snapshot:
-        mine = (entity == CREDIT_USE.name) & np.isin(rule, list(_USE_RULES))
+        mine = (entity == CREDIT_USE.name) & (kind == Impact.USE_AMOUNT)
         at = rows[mine]
         ledger = derived.credit_ledger
         valid = ledger.use_amount_valid[at]

@@ -11,7 +11,8 @@ of it, so that nothing downstream keeps lists of rule ids:
 - ``evidence``: what a report shows beside each finding;
 - ``values``: what its findings' ``expected`` and ``actual`` hold (amounts are in
   the unit of the subject's ledger: money of the credit's currency, or an
-  allowance's quantities).
+  allowance's quantities);
+- ``impact``: what each of its findings does to money.
 """
 
 from __future__ import annotations
@@ -51,6 +52,19 @@ class Values(StrEnum):
     """The value as sent, whatever its type (a schema violation's)."""
 
 
+class Impact(StrEnum):
+    """What a finding of the rule does to money (``recon.impact`` works it out)."""
+
+    NONE = "none"
+    """Nothing a sum can show: schema, duplicates, denormalised fields, allowances."""
+    DIFFERENCE = "difference"
+    """The credit's balance difference, TotalCredit - RemainingCredit - uses."""
+    OVERDRAWN = "overdrawn"
+    """How far the credit is overdrawn."""
+    USE_AMOUNT = "use amount"
+    """The CreditUsed of the use the finding is about."""
+
+
 @dataclass(frozen=True)
 class Rule:
     function: Callable[[Derived], Evaluation]
@@ -58,6 +72,7 @@ class Rule:
     subject: Entity | None
     evidence: Evidence
     values: Values
+    impact: Impact = Impact.NONE
 
     @property
     def id(self) -> str:
@@ -78,16 +93,79 @@ _LEDGER, _WINDOW, _LINKS, _RECORD = Evidence
 RULES: tuple[Rule, ...] = (
     Rule(integrity.schema_violation, (), None, _RECORD, Values.RAW),
     Rule(integrity.duplicate_record, (), None, _RECORD, Values.COUNT),
-    Rule(links.orphan_use, _CREDIT_LEDGER, CREDIT_USE, _LINKS, Values.ID),
-    Rule(links.unlinked_use, _CREDIT_LEDGER, CREDIT_USE, _LINKS, Values.COUNT),
-    Rule(links.manual_adjustment, _CREDIT_LEDGER, CREDIT_USE, _LINKS, Values.AMOUNT),
-    Rule(links.multi_linked_use, _CREDIT_LEDGER, CREDIT_USE, _LINKS, Values.COUNT),
-    Rule(balances.balance_mismatch, _CREDIT_LEDGER, CREDIT, _LEDGER, Values.AMOUNT),
-    Rule(balances.overdrawn_credit, _CREDIT_LEDGER, CREDIT, _LEDGER, Values.AMOUNT),
-    Rule(validity.expired_credit_use, _CREDIT_LEDGER, CREDIT_USE, _WINDOW, Values.TIME),
-    Rule(validity.premature_credit_use, _CREDIT_LEDGER, CREDIT_USE, _WINDOW, Values.TIME),
-    Rule(links.ineligible_use, _CREDIT_LEDGER, CREDIT_USE, _LINKS, Values.FLAG),
-    Rule(links.non_positive_use, _CREDIT_LEDGER, CREDIT_USE, _LINKS, Values.AMOUNT),
+    Rule(links.orphan_use, _CREDIT_LEDGER, CREDIT_USE, _LINKS, Values.ID, impact=Impact.USE_AMOUNT),
+    Rule(
+        links.unlinked_use,
+        _CREDIT_LEDGER,
+        CREDIT_USE,
+        _LINKS,
+        Values.COUNT,
+        impact=Impact.USE_AMOUNT,
+    ),
+    Rule(
+        links.manual_adjustment,
+        _CREDIT_LEDGER,
+        CREDIT_USE,
+        _LINKS,
+        Values.AMOUNT,
+        impact=Impact.USE_AMOUNT,
+    ),
+    Rule(
+        links.multi_linked_use,
+        _CREDIT_LEDGER,
+        CREDIT_USE,
+        _LINKS,
+        Values.COUNT,
+        impact=Impact.USE_AMOUNT,
+    ),
+    Rule(
+        balances.balance_mismatch,
+        _CREDIT_LEDGER,
+        CREDIT,
+        _LEDGER,
+        Values.AMOUNT,
+        impact=Impact.DIFFERENCE,
+    ),
+    Rule(
+        balances.overdrawn_credit,
+        _CREDIT_LEDGER,
+        CREDIT,
+        _LEDGER,
+        Values.AMOUNT,
+        impact=Impact.OVERDRAWN,
+    ),
+    Rule(
+        validity.expired_credit_use,
+        _CREDIT_LEDGER,
+        CREDIT_USE,
+        _WINDOW,
+        Values.TIME,
+        impact=Impact.USE_AMOUNT,
+    ),
+    Rule(
+        validity.premature_credit_use,
+        _CREDIT_LEDGER,
+        CREDIT_USE,
+        _WINDOW,
+        Values.TIME,
+        impact=Impact.USE_AMOUNT,
+    ),
+    Rule(
+        links.ineligible_use,
+        _CREDIT_LEDGER,
+        CREDIT_USE,
+        _LINKS,
+        Values.FLAG,
+        impact=Impact.USE_AMOUNT,
+    ),
+    Rule(
+        links.non_positive_use,
+        _CREDIT_LEDGER,
+        CREDIT_USE,
+        _LINKS,
+        Values.AMOUNT,
+        impact=Impact.USE_AMOUNT,
+    ),
     Rule(links.denormalisation_mismatch, _CREDIT_LEDGER, CREDIT_USE, _LINKS, Values.RAW),
     Rule(
         extra_services.extra_service_unlinked, (ALLOWANCE_USE,), ALLOWANCE_USE, _LINKS, Values.RAW
@@ -113,4 +191,14 @@ RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in RULES)
 
 BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
 
-__all__ = ["BY_ID", "RULES", "RULE_IDS", "Derived", "Evaluation", "Evidence", "Rule", "Values"]
+__all__ = [
+    "BY_ID",
+    "RULES",
+    "RULE_IDS",
+    "Derived",
+    "Evaluation",
+    "Evidence",
+    "Impact",
+    "Rule",
+    "Values",
+]
