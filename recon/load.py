@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,11 +108,21 @@ def _not_a_name(value: str) -> bool:
     return value in (".", "..") or "/" in value or "\\" in value or "\0" in value
 
 
-def load_snapshot(path: str | Path, ruleset: RuleSet, *, block_size: int | None = None) -> Snapshot:
+def load_snapshot(
+    path: str | Path,
+    ruleset: RuleSet,
+    *,
+    block_size: int | None = None,
+    only: Collection[Entity] | None = None,
+    fields: Mapping[Entity, Collection[str]] | None = None,
+) -> Snapshot:
     """Read, type and validate every entity file of the snapshot directory ``path``.
 
     ``block_size`` is how many bytes of a JSON Lines file are read at a time
-    (default ``readers.JSONL_BLOCK``).
+    (default ``readers.JSONL_BLOCK``). ``only`` loads just those entities, and ``fields``
+    keeps of each entity only those fields and its required ones, dropping the rest as soon
+    as a file is read: a previous close's snapshot is held beside the one being closed and
+    needs neither the other entities nor most free text.
     """
     path = Path(path)
     manifest = read_manifest(path) if path.is_dir() else None
@@ -121,6 +132,8 @@ def load_snapshot(path: str | Path, ruleset: RuleSet, *, block_size: int | None 
             "run the same recon fetch again to finish it"
         )
     files = locate(path)
+    if only is not None:
+        files = {entity: file for entity, file in files.items() if entity in only}
     # Each file is hashed in one background thread once it has been read (it is then in
     # the page cache): the hash overlaps the single-threaded stages that follow instead
     # of competing with the readers, which use every core.
@@ -129,9 +142,11 @@ def load_snapshot(path: str | Path, ruleset: RuleSet, *, block_size: int | None 
     try:
         for entity in ENTITIES:
             if entity in files:
-                raw = readers.read(files[entity], block_size=block_size)
+                wanted = None if fields is None else fields.get(entity, ())
+                raw = readers.read(files[entity], block_size=block_size, fields=wanted)
                 fingerprints[entity] = hasher.submit(sha256_file, files[entity].path)
                 coerced[entity] = schemas.coerce(entity, raw, z_is_local=ruleset.z_is_local)
+                del raw  # the typed columns replace the text read: not both in memory
     finally:
         hasher.shutdown(wait=False)
     zones = _zones(coerced, ruleset)

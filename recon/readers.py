@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,21 +79,27 @@ class RawTable:
     num_rows: int
 
 
-def read(file: SnapshotFile, *, block_size: int | None = None) -> RawTable:
+def read(
+    file: SnapshotFile, *, block_size: int | None = None, fields: Collection[str] | None = None
+) -> RawTable:
     """The raw columns of ``file``; ``SnapshotFileError`` when it cannot be parsed.
 
     ``block_size`` is how many bytes of a JSON Lines file are read at a time
-    (default ``JSONL_BLOCK``).
+    (default ``JSONL_BLOCK``). ``fields``: only those and the required ones (see
+    ``only_fields``); a Parquet file's other columns are not even read.
     """
+    wanted = None if fields is None else _wanted(file.entity, fields)
     try:
         if file.format == "jsonl":
             raw = _read_jsonl(file.path, file.entity, block_size or JSONL_BLOCK)
         elif file.format == "json":
             raw = _read_json(file.path)
         else:
-            raw = _read_parquet(file.path)
+            raw = _read_parquet(file.path, wanted)
     except OSError as exc:
         raise SnapshotFileError(f"{file.path}: cannot be read: {exc.strerror or exc}") from exc
+    if wanted is not None:
+        raw = RawTable({k: v for k, v in raw.columns.items() if k in wanted}, raw.num_rows)
     return _without_empty_extras(raw, file.entity)
 
 
@@ -115,6 +121,15 @@ def _without_empty_extras(raw: RawTable, entity: Entity) -> RawTable:
     return RawTable({k: v for k, v in raw.columns.items() if k not in empty}, raw.num_rows)
 
 
+def _wanted(entity: Entity, names: Collection[str]) -> set[str]:
+    """``names``, the fields ``entity`` requires, and their aliases.
+
+    A required field is kept even when unwanted: one missing is a violation on every record.
+    """
+    kept = set(names) | {spec.name for spec in FIELDS[entity] if spec.required}
+    return kept | {alias for alias, name in ALIASES.get(entity, {}).items() if name in kept}
+
+
 def _declared_names(entity: Entity) -> set[str]:
     return {spec.name for spec in FIELDS[entity]} | set(ALIASES.get(entity, {}))
 
@@ -122,9 +137,13 @@ def _declared_names(entity: Entity) -> set[str]:
 # --- Parquet ------------------------------------------------------------------------------
 
 
-def _read_parquet(path: Path) -> RawTable:
+def _read_parquet(path: Path, wanted: set[str] | None = None) -> RawTable:
     try:
-        names = [name for name in pq.read_schema(path).names if name not in PRESENTATIONAL]
+        names = [
+            name
+            for name in pq.read_schema(path).names
+            if name not in PRESENTATIONAL and (wanted is None or name in wanted)
+        ]
         # pre_buffer=False: on a local file, buffering whole row groups first was
         # measured at twice the time of reading columns as needed.
         table = pq.read_table(path, columns=names, pre_buffer=False)

@@ -317,3 +317,27 @@ def test_free_field_with_conflicting_types_across_blocks_is_kept(tmp_path, small
     _uses_file(tmp_path, records)
     extra = _load(tmp_path).frame(CREDIT_USE)["Extra"].tolist()
     assert extra[:2] == ["0", "1"] and extra[35] == '"thirty-five"'
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_partial_load_keeps_the_entities_and_fields_asked_for_and_the_required_ones(
+    tmp_path, form
+):
+    # What a close reads of the previous month's snapshot: held beside this month's.
+    records = _records()
+    records["uses"][0]["BookingResourceName"] = "Room 1"
+    directory = write_snapshot(tmp_path / form, **records, fmt=form)
+    whole = _load(directory)
+    partial = recon.load_snapshot(
+        directory,
+        recon.load_ruleset(),
+        only=(CREDIT_USE,),
+        fields={CREDIT_USE: ("CreditUsed", "BookingId")},
+    )
+    assert list(partial.entities) == [CREDIT_USE]
+    frame, reference = partial.frame(CREDIT_USE), whole.frame(CREDIT_USE)
+    for name in ("Id", "UniqueId", "CreatedOn", "CoworkerBookingCreditId", "CreditUsed"):
+        pd.testing.assert_series_equal(frame[name], reference[name])
+    assert frame["BookingResourceName"].isna().all()  # declared, not asked for: all null
+    assert reference["BookingResourceName"].iloc[0] == "Room 1"
+    assert partial[CREDIT_USE].invalid.keys() == whole[CREDIT_USE].invalid.keys()

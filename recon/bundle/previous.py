@@ -15,9 +15,7 @@ from ..closing import Basis, Period, Previous, parse_period
 from ..closing.amounts import parse
 from ..closing.rollforward import TOTAL
 from ..config import load_ruleset
-from ..derived import Derived
 from ..errors import UsageError
-from ..load import load_snapshot
 from .manifest import MANIFEST, sha256_file
 
 CLOSE_JSON = "close.json"
@@ -63,14 +61,12 @@ def read_previous(bundle: str | Path, period: Period, basis: Basis) -> Previous:
             f"--previous '{bundle}' was closed with --basis {document['basis']}, not "
             f"{basis.value}; close with the same basis"
         )
-    ruleset = load_ruleset(bundle / "rules.toml")
-    snapshot = load_snapshot(bundle / "snapshot", ruleset)
-    derived = Derived(snapshot=snapshot, ruleset=ruleset, as_of=previous_period.as_of)
     return Previous(
         period=previous_period,
         basis=basis,
         sealed=_sealed(bundle),
-        derived=derived,
+        snapshot=bundle / "snapshot",
+        rules=load_ruleset(bundle / "rules.toml"),
         manifest_sha256=sha256_file(bundle / MANIFEST),
     )
 

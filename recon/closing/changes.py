@@ -31,7 +31,7 @@ from .. import findings
 from ..derived import NO_ROW, Derived, int_ids, take
 from ..entities import CREDIT, CREDIT_USE, Entity
 from .amounts import text, to_decimal
-from .ledger import CloseLedger, sum_per_credit
+from .ledger import LEDGER_FIELDS, CloseLedger, sum_per_credit
 
 CHANGE_RULES: tuple[str, ...] = (
     "changed_after_close",
@@ -62,6 +62,11 @@ JUDGED: dict[Entity, tuple[str, ...]] = {
         "Description",
     ),
 }
+COMPARED: dict[Entity, tuple[str, ...]] = {
+    entity: (*judged, "UpdatedOn", *LEDGER_FIELDS[entity]) for entity, judged in JUDGED.items()
+}
+"""What is read of the previous close's snapshot: the judged fields, ``UpdatedOn`` and what
+the close ledger reads (with every required field, which the loader always keeps)."""
 _LABEL = {CREDIT: "credit", CREDIT_USE: "use"}
 
 

@@ -20,8 +20,9 @@ from enum import StrEnum
 import numpy as np
 
 from ..derived import NO_ROW, Derived, int_ids, take, timestamps
-from ..entities import CREDIT, CREDIT_USE
+from ..entities import CREDIT, CREDIT_USE, Entity
 from ..errors import UsageError
+from ..fields import BOOKING_LINKS
 
 NEVER = np.datetime64("9999-12-31T00:00:00", "us")
 """The expiry moment of a credit without ``ExpireDate``: later than any period end."""
@@ -61,6 +62,26 @@ EXCLUDED: dict[str, str] = {
 
 _CREDIT_FIELDS = ("Id", "BusinessId", "TotalCredit", "CreatedOn")
 """A credit without one of these (present and valid) cannot be placed."""
+
+LEDGER_FIELDS: dict[Entity, tuple[str, ...]] = {
+    CREDIT: (
+        *_CREDIT_FIELDS,
+        "RemainingCredit",
+        "ValidFrom",
+        "ExpireDate",
+        "BusinessCurrencyCode",
+        "IsUniversalCredit",
+    ),
+    CREDIT_USE: (
+        "Id",
+        "CoworkerBookingCreditId",
+        "CreditUsed",
+        "CreatedOn",
+        "BookingFromTime",
+        *BOOKING_LINKS,
+    ),
+}
+"""The fields ``close_ledger`` reads, through ``Derived``, of each entity."""
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,22 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .. import findings
+from ..config import RuleSet
 from ..derived import Derived
 from ..entities import CREDIT
 from ..exitcodes import ExitCode, Severity, exit_code_for
+from ..load import load_snapshot
 from . import breakage as breakage_table
 from . import maturity as maturity_table
 from . import rollforward as rollforward_table
-from .changes import CHANGE_RULES, Side, changes_after_close
+from .changes import CHANGE_RULES, COMPARED, Side, changes_after_close
 from .ledger import Basis, close_ledger
 from .period import Period
 
@@ -46,9 +49,20 @@ class Previous:
     basis: Basis
     sealed: dict[tuple[str, str], Decimal]
     """Its ``closing`` per (business_id, currency)."""
-    derived: Derived
-    """Its own snapshot, loaded under its own rules (for change after close)."""
+    snapshot: Path
+    """Its own snapshot, read under ``rules`` for change after close."""
+    rules: RuleSet
     manifest_sha256: str
+
+    def derived(self) -> Derived:
+        """Its snapshot's booking credits and uses as of its period end.
+
+        Loaded only when compared, after the audit of the month being closed, and only the
+        fields that change after close compares or the close ledger reads: the two
+        snapshots are in memory together.
+        """
+        snapshot = load_snapshot(self.snapshot, self.rules, only=tuple(COMPARED), fields=COMPARED)
+        return Derived(snapshot=snapshot, ruleset=self.rules, as_of=self.period.as_of)
 
 
 @dataclass(frozen=True)
@@ -92,9 +106,11 @@ def close_audit(
     rollforward = rollforward_table.rollforward(credits, period, ledger.scale_decimals, sealed)
     pieces = [_unexplained(rollforward, audit, period)]
     if previous is not None:
-        old = Side(previous.derived, close_ledger(previous.derived, basis))
+        old_derived = previous.derived()
+        old = Side(old_derived, close_ledger(old_derived, basis))
         new = Side(audit.derived, ledger)
         pieces.append(changes_after_close(old, new, previous.period.end, previous.period.label))
+        del old, old_derived  # the previous snapshot is not needed to write the bundle
     merged = _merge(audit, pieces, previous is not None)
     return CloseResult(
         period=period,
