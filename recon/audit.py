@@ -23,6 +23,7 @@ from . import findings
 from ._version import __version__
 from .baseline import Change, compare, load_baseline
 from .checks import RULE_IDS, RULES, Rule, Values
+from .closing import CLOSE_RULES
 from .config import RuleSet, load_ruleset
 from .derived import Derived
 from .errors import UsageError
@@ -32,6 +33,11 @@ from .impact import impacts
 from .load import Snapshot, load_snapshot
 from .moments import parse_moment
 from .waivers import WAIVER_RULES, apply, load_waivers
+
+WAIVABLE: tuple[str, ...] = (*RULE_IDS, *CLOSE_RULES)
+"""The rules a waiver may name: the rule set's and the close's (one waiver file serves both)."""
+_MADE = (*findings.COLUMNS[: -len(findings.AUDIT_COLUMNS)], "impact", "currency", "fingerprint")
+"""The columns of findings as rules make them, before baseline and waivers."""
 
 
 class Outcome(StrEnum):
@@ -111,6 +117,13 @@ class AuditResult:
         )
 
 
+MoreRules = Callable[[Derived], tuple[pd.DataFrame, dict[str, int]]]
+"""Rules beyond the rule set's, run on the audit's derived view after the rule set's (the
+close's own): they return their findings (``findings.COLUMNS`` but the audit columns, with
+``impact``, ``currency`` and ``fingerprint`` made) and how many records each rule
+evaluated. Their findings are then baselined, waived, counted and gated with the rest."""
+
+
 def audit(
     snapshot: str | Path,
     *,
@@ -121,6 +134,7 @@ def audit(
     fail_on_new: bool = False,
     waivers: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    more: MoreRules | None = None,
 ) -> AuditResult:
     """Audit the snapshot directory ``snapshot``.
 
@@ -130,9 +144,9 @@ def audit(
     finding is then marked new, unchanged or updated against it, and with ``fail_on_new``
     only new and updated findings count toward the exit status. ``waivers`` is a waiver
     file (``recon.waivers``): a finding a waiver holds for stays listed and does not gate.
-    ``progress``, when given,
-    is called with a line naming each stage as it starts (the CLI shows them on a
-    terminal). Raises a ``ReconError`` when the run cannot be done; bad records are
+    ``progress``, when given, is called with a line naming each stage as it starts (the
+    CLI shows them on a terminal). ``more``: see ``MoreRules`` (``recon close`` adds its
+    rules so). Raises a ``ReconError`` when the run cannot be done; bad records are
     findings, never exceptions.
     """
     try:
@@ -145,7 +159,7 @@ def audit(
     ruleset = load_ruleset(rules)
     earlier = load_baseline(baseline) if baseline is not None else None
     accepted = (
-        load_waivers(waivers, rules=RULE_IDS, name="waivers", today=moment.date())
+        load_waivers(waivers, rules=WAIVABLE, name="waivers", today=moment.date())
         if waivers is not None
         else None
     )
@@ -165,8 +179,16 @@ def audit(
             pieces.append(found)
     found = findings.concat(pieces, findings.COLUMNS[: -len(findings.AUDIT_COLUMNS)])
     found = pd.concat([found, impacts(found, derived)], axis=1)
+    found = found.assign(fingerprint=fingerprints(found, loaded))
+    if more is not None:
+        extra, evaluated = more(derived)
+        counts = extra["rule"].value_counts()
+        outcomes += [
+            RuleOutcome(rule, Outcome.RAN, Severity.ERROR, count, int(counts.get(rule, 0)))
+            for rule, count in evaluated.items()
+        ]
+        found = findings.concat([found, extra], _MADE) if len(extra) else found
     found = found.assign(
-        fingerprint=fingerprints(found, loaded),
         expected=findings.as_json_text(found["expected"]),
         actual=findings.as_json_text(found["actual"]),
     )

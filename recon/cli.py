@@ -173,6 +173,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="a waiver file (TOML), applied as recon audit does and kept in the bundle",
     )
     close_parser.add_argument(
+        "--baseline",
+        metavar="OLD",
+        help="an earlier run's findings.json (or report directory, or the previous bundle): "
+        "mark each finding, the close's own included, new, unchanged or updated; kept in the "
+        "bundle as baseline.json",
+    )
+    close_parser.add_argument(
+        "--fail-on-new",
+        action="store_true",
+        help="with --baseline: exit 1 only for new or updated findings at or above --fail-on",
+    )
+    close_parser.add_argument(
         "-q", "--quiet", action="store_true", help="print only the verdict line when it fails"
     )
     close_parser.set_defaults(handler=_close)
@@ -490,19 +502,19 @@ def _over_time(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _check_waivers(path: str, rules: str | None) -> object:
-    from .checks import RULE_IDS
+    from .audit import WAIVABLE
     from .waivers import load_waivers
 
-    return load_waivers(path, rules=RULE_IDS, name="--waivers")
+    return load_waivers(path, rules=WAIVABLE, name="--waivers")
 
 
 def _waivers(args: argparse.Namespace) -> ExitCode:
     if args.action != "check":
         raise UsageError("recon waivers takes 'check FILE' (see 'recon waivers --help')")
-    from .checks import RULE_IDS
+    from .audit import WAIVABLE
     from .waivers import load_waivers
 
-    checked = load_waivers(args.file, rules=RULE_IDS, name="waiver file")
+    checked = load_waivers(args.file, rules=WAIVABLE, name="waiver file")
     _say(f"{args.file}: {len(checked.waivers)} waivers, every one well formed", int(ExitCode.OK))
     return ExitCode.OK
 
@@ -520,6 +532,8 @@ def _close(args: argparse.Namespace) -> ExitCode:
         basis=args.basis,
         fail_on=args.fail_on,
         waivers=args.waivers,
+        baseline=args.baseline,
+        fail_on_new=args.fail_on_new,
         progress=progress,
     )
     progress.done()

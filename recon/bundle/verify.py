@@ -105,7 +105,9 @@ def _listed(bundle: Path) -> dict[str, str]:
 
 
 def _rederive(bundle: Path, document: dict, previous: Path | None) -> str | None:
-    from .write import RULES_FILE, SNAPSHOT_DIR, WAIVERS_FILE, close
+    from .write import BASELINE_FILE, RULES_FILE, SNAPSHOT_DIR, WAIVERS_FILE, close
+
+    verdict = document.get("verdict") or {}
 
     with tempfile.TemporaryDirectory(prefix="recon-rederive-") as scratch:
         again = Path(scratch) / "bundle"
@@ -116,8 +118,10 @@ def _rederive(bundle: Path, document: dict, previous: Path | None) -> str | None
             previous=previous,
             rules=bundle / RULES_FILE,
             basis=document["basis"],
-            fail_on=(document.get("verdict") or {}).get("fail_on", "error"),
+            fail_on=verdict.get("fail_on", "error"),
             waivers=bundle / WAIVERS_FILE if (bundle / WAIVERS_FILE).is_file() else None,
+            baseline=bundle / BASELINE_FILE if (bundle / BASELINE_FILE).is_file() else None,
+            fail_on_new=verdict.get("only_new") is True,
         )
         # The manifest last: a difference in it follows from one in a file it lists.
         names = [*sorted(set(files_of(bundle)) | set(files_of(again))), MANIFEST]

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..audit import audit
-from ..checks import RULE_IDS
-from ..closing import Basis, CloseResult, close_audit, parse_basis, parse_period
+from ..audit import WAIVABLE
+from ..baseline import load_baseline
+from ..closing import Basis, CloseResult, close_snapshot, parse_basis, parse_period
 from ..closing import breakage as breakage_table
 from ..closing import maturity as maturity_table
 from ..closing import rollforward as rollforward_table
@@ -45,6 +45,7 @@ from .rules_text import ruleset_toml
 SNAPSHOT_DIR = "snapshot"
 RULES_FILE = "rules.toml"
 WAIVERS_FILE = "waivers.toml"
+BASELINE_FILE = "baseline.json"
 STAGING_MARK = ".recon-close-"
 
 
@@ -58,6 +59,8 @@ def close(
     basis: str | Basis = Basis.RECORDED,
     fail_on: str | FailOn = FailOn.ERROR,
     waivers: str | Path | None = None,
+    baseline: str | Path | None = None,
+    fail_on_new: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> CloseResult:
     """Close ``period`` (``YYYY-MM``) on ``snapshot`` and write the evidence bundle ``out``.
@@ -65,7 +68,9 @@ def close(
     ``previous`` is the bundle of the month before (for ``opening_sealed`` and change after
     close); ``rules`` a rule-set file laid over the default one; ``basis`` when a use takes
     effect (``recorded`` or ``usage``); ``waivers`` a waiver file, copied whole into the
-    bundle as ``waivers.toml``. Returns the roll-forward, breakage and maturity
+    bundle as ``waivers.toml``; ``baseline`` an earlier run's findings.json (or a report
+    directory or bundle holding one), copied into the bundle as ``baseline.json``, with
+    ``fail_on_new`` as for ``recon.audit``. Returns the roll-forward, breakage and maturity
     tables and the findings; raises a ``ReconError`` (exit 2) when the close cannot be made.
     """
     say = progress or (lambda stage: None)
@@ -84,7 +89,12 @@ def close(
         )
     load_ruleset(rules)  # a bad rule set is an error before anything is written
     if waivers is not None:
-        load_waivers(waivers, rules=RULE_IDS, name="--waivers")  # likewise a bad waiver file
+        load_waivers(waivers, rules=WAIVABLE, name="--waivers")  # likewise a bad waiver file
+    earlier = None
+    if baseline is not None:
+        earlier = load_baseline(baseline, "--baseline").path  # likewise a bad baseline
+    elif fail_on_new:
+        raise UsageError("--fail-on-new needs --baseline OLD (an earlier run's findings.json)")
     prior = None
     if previous is not None:
         say(f"reading the previous close {previous}")
@@ -104,17 +114,24 @@ def close(
         if waivers is not None:
             waivers_path = staging / WAIVERS_FILE
             shutil.copyfile(waivers, waivers_path)
-        say(f"auditing {source} as of {closing_period.as_of:%Y-%m-%dT%H:%M:%SZ}")
-        audited = audit(
+        baseline_path = None
+        if earlier is not None:
+            baseline_path = staging / BASELINE_FILE
+            shutil.copyfile(earlier, baseline_path)
+        say(f"auditing and closing {closing_period} on {source}")
+        result = close_snapshot(
             snapshot_dir,
+            closing_period,
+            basis,
+            prior,
             rules=rules_path,
-            as_of=closing_period.as_of,
             fail_on=fail_on,
+            baseline=baseline_path,
+            fail_on_new=fail_on_new,
             waivers=waivers_path,
+            progress=say,
         )
-        audited = _named_rules(audited)
-        say(f"closing {closing_period}")
-        result = close_audit(audited, closing_period, basis, prior)
+        result = dataclasses.replace(result, audit=_named_inputs(result.audit))
         say("writing the bundle")
         contents = _contents(result)
         for name, data in contents.items():
@@ -145,9 +162,10 @@ def _staging(out: Path) -> Path:
     return staging
 
 
-def _named_rules(result: Any) -> Any:
-    """The audit with its rule file named by its place in the bundle, not the staging path:
-    the same close gives the same bytes wherever it was staged."""
+def _named_inputs(result: Any) -> Any:
+    """The audit with its rule, waiver and baseline files named by their places in the
+    bundle, not the staging paths: the same close gives the same bytes wherever it was
+    staged."""
     sources = [dict(source) for source in result.ruleset.sources]
     sources[-1]["name"] = RULES_FILE
     ruleset = dataclasses.replace(result.ruleset, sources=tuple(sources))
@@ -155,6 +173,8 @@ def _named_rules(result: Any) -> Any:
     summary["rule_set"] = ruleset.describe()
     if "waivers" in summary:  # likewise the waiver file: by its name in the bundle
         summary["waivers"] = {**summary["waivers"], "file": WAIVERS_FILE}
+    if "baseline" in summary:
+        summary["baseline"] = {**summary["baseline"], "file": BASELINE_FILE}
     return dataclasses.replace(result, ruleset=ruleset, summary=summary)
 
 
@@ -195,6 +215,7 @@ def close_document(result: CloseResult) -> dict[str, Any]:
             "status": summary["status"],
             "exit_code": summary["exit_code"],
             "fail_on": summary["fail_on"],
+            "only_new": summary["gate"]["only_new"],
             "findings": summary["findings"],
             "by_severity": summary["by_severity"],
         },

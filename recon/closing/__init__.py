@@ -3,7 +3,7 @@
 By module: ``period`` (``--period`` and the bounds ``[S, E)``), ``ledger`` (the credits
 and uses a close can place, and those it leaves out), ``balances`` (``B(c, t)``),
 ``rollforward``, ``breakage``, ``maturity``, ``changes`` (change after close against the
-previous close's snapshot) and ``result`` (the close's findings merged into the audit's).
+previous close's snapshot) and ``result`` (the close's own rules, run inside the audit).
 Writing and verifying the evidence bundle is ``recon.bundle``'s job (it renders reports).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .ledger import Basis, parse_basis
 from .period import Period, parse_period
-from .result import CLOSE_RULES, CloseResult, Previous, close_audit
+from .result import CLOSE_RULES, CloseResult, Previous, close_snapshot
 
 __all__ = [
     "CLOSE_RULES",
@@ -19,7 +19,7 @@ __all__ = [
     "CloseResult",
     "Period",
     "Previous",
-    "close_audit",
+    "close_snapshot",
     "parse_basis",
     "parse_period",
 ]

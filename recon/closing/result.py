@@ -8,12 +8,12 @@ judge the close and the audit together.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from .. import findings
 from ..config import RuleSet
 from ..derived import Derived
 from ..entities import CREDIT
-from ..exitcodes import ExitCode, Severity, exit_code_for
+from ..exitcodes import ExitCode, FailOn, Severity
 from ..load import load_snapshot
 from . import breakage as breakage_table
 from . import maturity as maturity_table
@@ -96,37 +96,91 @@ class CloseResult:
         )
 
 
-def close_audit(
-    audit: AuditResult, period: Period, basis: Basis, previous: Previous | None
+def close_snapshot(
+    snapshot: str | Path,
+    period: Period,
+    basis: Basis,
+    previous: Previous | None,
+    *,
+    rules: str | Path | None = None,
+    fail_on: str | FailOn = FailOn.ERROR,
+    baseline: str | Path | None = None,
+    fail_on_new: bool = False,
+    waivers: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> CloseResult:
-    """Close ``period`` on the snapshot ``audit`` judged (made as of the period end)."""
-    ledger = close_ledger(audit.derived, basis)
-    credits = rollforward_table.per_credit(ledger, period)
-    sealed = previous.sealed if previous is not None else None
-    rollforward = rollforward_table.rollforward(credits, period, ledger.scale_decimals, sealed)
-    pieces = [_unexplained(rollforward, audit, period)]
-    if previous is not None:
-        old_derived = previous.derived()
-        old = Side(old_derived, close_ledger(old_derived, basis))
-        new = Side(audit.derived, ledger)
-        pieces.append(changes_after_close(old, new, previous.period.end, previous.period.label))
-        del old, old_derived  # the previous snapshot is not needed to write the bundle
-    merged = _merge(audit, pieces, previous is not None)
-    return CloseResult(
-        period=period,
-        basis=basis,
-        rollforward=rollforward,
-        breakage=breakage_table.breakage(ledger, period),
-        maturity=maturity_table.maturity(ledger, period),
-        audit=merged,
-        excluded=ledger.excluded,
-        previous=previous,
+    """Audit ``snapshot`` as of the end of ``period`` and close the period on it.
+
+    The close's own findings are made inside the audit (see ``audit.MoreRules``), so a
+    baseline, waivers and the exit status judge them with the rule set's: a waiver may
+    accept a roll-forward difference, and ``--fail-on-new`` passes a known one.
+    """
+    from ..audit import audit  # the audit knows the close's rules (waivers may name them)
+
+    closing = _Closing(period, basis, previous)
+    audited = audit(
+        snapshot,
+        rules=rules,
+        as_of=period.as_of,
+        fail_on=fail_on,
+        baseline=baseline,
+        fail_on_new=fail_on_new,
+        waivers=waivers,
+        progress=progress,
+        more=closing,
     )
+    return closing.result(audited)
 
 
-def _unexplained(table: pd.DataFrame, audit: AuditResult, period: Period) -> pd.DataFrame:
-    tolerance = Decimal(repr(audit.ruleset.tolerance))
-    rows = table[table["business_id"] != rollforward_table.TOTAL]
+class _Closing:
+    """A close in the making: its tables and findings computed from the audit's derived
+    view (called by the audit), then the result once the audit has judged them."""
+
+    def __init__(self, period: Period, basis: Basis, previous: Previous | None) -> None:
+        self.period, self.basis, self.previous = period, basis, previous
+
+    def __call__(self, derived: Derived) -> tuple[pd.DataFrame, dict[str, int]]:
+        period, previous = self.period, self.previous
+        ledger = close_ledger(derived, self.basis)
+        credits = rollforward_table.per_credit(ledger, period)
+        sealed = previous.sealed if previous is not None else None
+        self.rollforward = rollforward_table.rollforward(
+            credits, period, ledger.scale_decimals, sealed
+        )
+        self.breakage = breakage_table.breakage(ledger, period)
+        self.maturity = maturity_table.maturity(ledger, period)
+        self.excluded = ledger.excluded
+        located = self.rollforward["business_id"] != rollforward_table.TOTAL
+        tolerance = Decimal(repr(derived.ruleset.tolerance))
+        pieces = [_unexplained(self.rollforward[located], tolerance, period)]
+        evaluated = {UNEXPLAINED: int(located.sum())}
+        if previous is not None:
+            old_derived = previous.derived()
+            old = Side(old_derived, close_ledger(old_derived, self.basis))
+            new = Side(derived, ledger)
+            moment = previous.period.end
+            pieces.append(changes_after_close(old, new, moment, previous.period.label))
+            # What each change rule evaluated: the records the previous close had closed.
+            closed = sum(int(old.closed(entity, moment).sum()) for entity in COMPARED)
+            evaluated.update(dict.fromkeys(CHANGE_RULES, closed))
+            del old, old_derived  # the previous snapshot is not needed to write the bundle
+        made = findings.concat([piece for piece in pieces if len(piece)], _MADE)
+        return made.assign(fingerprint=_fingerprints(made)), evaluated
+
+    def result(self, audited: AuditResult) -> CloseResult:
+        return CloseResult(
+            period=self.period,
+            basis=self.basis,
+            rollforward=self.rollforward,
+            breakage=self.breakage,
+            maturity=self.maturity,
+            audit=audited,
+            excluded=self.excluded,
+            previous=self.previous,
+        )
+
+
+def _unexplained(rows: pd.DataFrame, tolerance: Decimal, period: Period) -> pd.DataFrame:
     beyond = [abs(value) > tolerance for value in rows["unexplained"]]
     rows = rows[beyond]
     if not len(rows):
@@ -164,10 +218,9 @@ def _unexplained(table: pd.DataFrame, audit: AuditResult, period: Period) -> pd.
     )
 
 
-def _as_audit_findings(added: pd.DataFrame, audit: AuditResult) -> pd.DataFrame:
-    """The close's findings with every column an audit's findings have: expected and
-    actual as JSON text, a fingerprint (from the rule, the entity and the record's Id, or
-    for a roll-forward row its location and currency), and no baseline or waiver."""
+def _fingerprints(added: pd.DataFrame) -> list[str]:
+    """The fingerprint of each of the close's findings: from the rule, the entity and the
+    record's Id, or for a roll-forward row its location and currency."""
     keys = [
         f"{rule}\x1f{entity}\x1f"
         + (f"Id:{record}" if record is not None and record is not pd.NA else f"{message}")
@@ -179,62 +232,10 @@ def _as_audit_findings(added: pd.DataFrame, audit: AuditResult) -> pd.DataFrame:
             strict=True,
         )
     ]
-    stamp = audit.summary["as_of"]
-    return added.assign(
-        expected=findings.as_json_text(added["expected"]),
-        actual=findings.as_json_text(added["actual"]),
-        impact=added["impact"].astype(object).where(added["impact"].notna(), None),
-        currency=added["currency"].astype(object).where(added["currency"].notna(), None),
-        fingerprint=[f"v1:{hashlib.sha256(k.encode()).hexdigest()[:32]}" for k in keys],
-        baseline=pd.Series([None] * len(added), index=added.index, dtype=object),
-        first_seen=pd.Series([stamp] * len(added), index=added.index, dtype=object),
-        waiver=pd.Series([None] * len(added), index=added.index, dtype=object),
-    )
+    return [f"v1:{hashlib.sha256(key.encode()).hexdigest()[:32]}" for key in keys]
 
 
 def _location_keys(added: pd.DataFrame) -> list[str]:
     """What names a roll-forward finding across runs: its location, currency and period
     (the first words of its message, which the close writes in a fixed form)."""
     return [message.split(":")[0] for message in added["message"].astype(str)]
-
-
-def _merge(audit: AuditResult, pieces: list[pd.DataFrame], chained: bool) -> AuditResult:
-    added = findings.concat([piece for piece in pieces if len(piece)], _MADE)
-    if len(added):
-        added = _as_audit_findings(added, audit)
-        merged = findings.sort(pd.concat([audit.findings, added], ignore_index=True))
-    else:
-        merged = audit.findings
-    by_severity = {
-        severity: int((merged["severity"] == severity.value).sum()) for severity in Severity
-    }
-    gating = merged[merged["waiver"].isna()]
-    exit_code = exit_code_for(
-        {s: int((gating["severity"] == s.value).sum()) for s in Severity}, audit.fail_on
-    )
-    summary: dict[str, Any] = dict(audit.summary)
-    counts = added["rule"].value_counts().to_dict() if len(added) else {}
-    rules = CLOSE_RULES if chained else CLOSE_RULES[:1]
-    summary["findings"] = len(merged)
-    summary["by_rule"] = {
-        **audit.summary["by_rule"],
-        **{rule: int(counts.get(rule, 0)) for rule in rules},
-    }
-    summary["by_severity"] = {severity.value: count for severity, count in by_severity.items()}
-    summary["status"] = "fail" if exit_code is ExitCode.FINDINGS else "pass"
-    summary["exit_code"] = int(exit_code)
-    summary["rules"] = [
-        *audit.summary["rules"],
-        *(
-            {
-                "rule": rule,
-                "outcome": "ran",
-                "severity": Severity.ERROR.value,
-                "evaluated": 0,
-                "findings": int(counts.get(rule, 0)),
-                "reason": None,
-            }
-            for rule in rules
-        ),
-    ]
-    return dataclasses.replace(audit, findings=merged, summary=summary, exit_code=exit_code)

@@ -184,3 +184,69 @@ def test_the_workpaper_has_the_close_sheets_and_a_sign_off_block(bundles):
     ]
     opening = next(book["Roll-forward"].iter_rows(min_row=2, max_row=2, values_only=True))[3]
     assert opening == 120.0  # a number the workpaper can add, not text
+
+
+CHANGES = ("changed_after_close", "silent_change", "deleted_after_close", "backdated_entry")
+
+
+def test_a_close_baselines_its_own_findings_and_gates_only_on_new_ones(bundles):
+    import json
+    import subprocess
+    import sys
+
+    root, _, november = bundles
+    snapshot = root / "november-snapshot"
+    options = {"period": "2025-11", "previous": root / "close-2025-10", "fail_on_new": True}
+    # Against October's close, the changes after it are new: they gate.
+    against_october = recon.close(
+        snapshot, out=root / "again-vs-october", baseline=root / "close-2025-10", **options
+    )
+    found = against_october.findings
+    classes = dict(zip(found["rule"], found["baseline"], strict=True))
+    assert {classes[rule] for rule in CHANGES} == {"new"}
+    assert int(against_october.exit_code) == 1
+    # Against November's own close, nothing is new: the same close passes the gate.
+    bundle = root / "again-vs-november"
+    again = recon.close(snapshot, out=bundle, baseline=root / "close-2025-11", **options)
+    assert set(again.findings["baseline"]) == {"unchanged"}
+    assert len(again.findings) == len(november.findings)
+    assert int(again.exit_code) == 0
+    document = json.loads((bundle / "findings.json").read_text())
+    assert document["summary"]["baseline"]["file"] == "baseline.json"
+    assert document["summary"]["baseline"]["resolved"] == []
+    assert (bundle / "baseline.json").read_bytes() == (
+        root / "close-2025-11" / "findings.json"
+    ).read_bytes()
+    assert json.loads((bundle / "close.json").read_text())["verdict"]["only_new"] is True
+    verify = ["verify", bundle, "--rederive", "--previous", root / "close-2025-10"]
+    done = subprocess.run(
+        [sys.executable, "-m", "recon", *verify],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_waiver_holds_for_a_change_after_close(bundles, tmp_path):
+    root, _, _ = bundles
+    waivers = tmp_path / "accepted.toml"
+    waivers.write_text(
+        "".join(
+            f'[[waiver]]\nid = "W-{rule}"\nrule = "{rule}"\nrecord_id = {record}\n'
+            'reason = "restated with the controller"\nowner = "a@example.com"\n'
+            'approved_by = "b@example.com"\nexpires = 2026-06-30\n'
+            for rule, record in zip(CHANGES, (2, 10, 11, 20), strict=True)
+        )
+    )
+    result = recon.close(
+        root / "november-snapshot",
+        period="2025-11",
+        out=tmp_path / "bundle",
+        previous=root / "close-2025-10",
+        waivers=waivers,
+    )
+    found = result.findings
+    held = found[found["rule"].isin(CHANGES)]
+    assert sorted(held["waiver"]) == sorted(f"W-{rule}" for rule in CHANGES)
+    assert "waiver_unused" not in set(found["rule"])
+    assert result.audit.summary["waivers"]["held"] == 4
