@@ -2,13 +2,13 @@
 
 The audit's renderers (``recon.report``) present the findings, the close's among them;
 this module renders them from the close's audit result and adds what only a close has:
-the roll-forward totals per currency at the top of report.md and a roll-forward table at
-the top of report.html. The formats themselves are unchanged.
+``context["close"]`` (``close_context``), which the templates show first: the roll-forward
+with its waterfall, breakage, maturity and the changes after the previous close; and the
+close's sheets of the workpaper.
 """
 
 from __future__ import annotations
 
-import html
 from decimal import Decimal
 from typing import Any
 
@@ -42,15 +42,54 @@ def render_reports(result: CloseResult) -> dict[str, str | bytes]:
     context = build_context(result.audit, DEFAULT_FORMATS, title=title)
     context["sign_off"] = True
     context["extra_sheets"] = _sheets(result)
-    rendered = {BY_NAME[fmt].filename: BY_NAME[fmt].render(context) for fmt in DEFAULT_FORMATS}
+    context["close"] = close_context(result)
+    return {BY_NAME[fmt].filename: BY_NAME[fmt].render(context) for fmt in DEFAULT_FORMATS}
+
+
+def close_context(result: CloseResult) -> dict[str, Any]:
+    """What the templates show of a close, first in report.html and report.md: the
+    roll-forward (every row, as rollforward.csv writes it), its waterfall per currency,
+    breakage, maturity and the changes after the previous close."""
     table = rollforward_table.as_text(result.rollforward)
-    md = rendered["report.md"]
-    assert isinstance(md, str)
-    rendered["report.md"] = _markdown(result, table) + "\n" + md
-    page = rendered["report.html"]
-    assert isinstance(page, str)
-    rendered["report.html"] = _into_html(page, _html(result, table) + _html_more(result))
-    return rendered
+    rows = [
+        {
+            "location": str(row["business_id"]),
+            "currency": row["currency"] or "",
+            "total": row["business_id"] == rollforward_table.TOTAL,
+            "amounts": [row[name] for name in _SHOWN],
+        }
+        for _, row in table.iterrows()
+    ]
+    changes = None
+    if result.previous is not None:
+        found = result.findings[result.findings["rule"].isin(CHANGE_RULES)]
+        changes = {"period": str(result.previous.period), **_listing(found, _CHANGE_COLUMNS)}
+    breakage = breakage_table.as_text(result.breakage)
+    maturity = maturity_table.as_text(result.maturity)
+    return {
+        "period": str(result.period),
+        "basis": result.basis.value,
+        "columns": _SHOWN,
+        "rows": rows,
+        "totals": [row for row in rows if row["total"]],
+        "waterfalls": _waterfalls(result.rollforward),
+        "breakage": _listing(breakage, breakage_table.COLUMNS),
+        "maturity": _listing(maturity, maturity_table.COLUMNS),
+        "changes": changes,
+    }
+
+
+_CHANGE_COLUMNS = ("rule", "entity", "record_id", "impact", "currency", "message")
+
+
+def _listing(table: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, Any]:
+    """A table for the templates: its columns, and each row's values as text (missing
+    values empty)."""
+    rows = [
+        ["" if value is None or value is pd.NA else str(value) for value in values]
+        for values in table[list(columns)].astype(object).itertuples(index=False)
+    ]
+    return {"columns": columns, "rows": rows}
 
 
 def _sheets(result: CloseResult) -> list[tuple[str, tuple[str, ...], list[list[Any]]]]:
@@ -86,44 +125,6 @@ def _number(value: Any) -> Any:
     return value
 
 
-def _markdown(result: CloseResult, table: Any) -> str:
-    totals = table[table["business_id"] == rollforward_table.TOTAL]
-    lines = [
-        f"## Roll-forward {result.period} ({result.basis.value} basis), totals per currency",
-        "",
-        "| currency | " + " | ".join(_SHOWN) + " |",
-        "|---|" + "---:|" * len(_SHOWN),
-    ]
-    for _, row in totals.iterrows():
-        cells = " | ".join(row[name] for name in _SHOWN)
-        lines.append(f"| {row['currency'] or '(none)'} | {cells} |")
-    return "\n".join(lines) + "\n"
-
-
-def _html(result: CloseResult, table: Any) -> str:
-    head = "".join(f"<th>{html.escape(name)}</th>" for name in ("location", "currency", *_SHOWN))
-    body = []
-    for _, row in table.iterrows():
-        total = row["business_id"] == rollforward_table.TOTAL
-        cells = [html.escape(str(row["business_id"])), html.escape(row["currency"] or "")]
-        cells += [html.escape(row[name]) for name in _SHOWN]
-        tag = "th" if total else "td"
-        body.append(
-            "<tr>"
-            + "".join(f"<{tag} style='text-align:right'>{cell}</{tag}>" for cell in cells)
-            + "</tr>"
-        )
-    return (
-        f"<section id='rollforward'><h2>Roll-forward {html.escape(str(result.period))} "
-        f"({html.escape(result.basis.value)} basis)</h2>"
-        "<p>Each row foots: closing = opening + issued &minus; used &minus; adjusted "
-        "&minus; expired. "
-        "rollforward.csv, breakage.csv and maturity.csv in the bundle hold every column.</p>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        f"{_waterfall(result)}</section>"
-    )
-
-
 _WATERFALL = (
     ("opening", "opening", 1),
     ("issued", "issued", 1),
@@ -134,9 +135,12 @@ _WATERFALL = (
 )
 
 
-def _waterfall(result: CloseResult) -> str:
-    """One SVG waterfall per currency, from opening to closing over the total row."""
-    table = result.rollforward
+_WIDTH, _HEIGHT, _BAR, _GAP = 460, 180, 56, 18
+
+
+def _waterfalls(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """One waterfall per currency, from opening to closing over its total row: the bars'
+    geometry and labels (the template draws them)."""
     charts = []
     for _, row in table[table["business_id"] == rollforward_table.TOTAL].iterrows():
         steps, level = [], Decimal(0)
@@ -151,77 +155,34 @@ def _waterfall(result: CloseResult) -> str:
                 steps.append((label, level, after, sign * amount))
                 level = after
         top = max([abs(value) for _, a, b, _ in steps for value in (a, b)] + [Decimal(1)])
-        width, height, bar = 460, 180, 56
         bars = []
         for index, (label, start, end, shown) in enumerate(steps):
             # Below zero (an overdrawn location) is drawn at zero; the label shows the figure.
             low, high = sorted((max(start, Decimal(0)), max(end, Decimal(0))))
-            y = height - 30 - float(high / top) * (height - 50)
-            tall = max(float((high - low) / top) * (height - 50), 1.0)
-            x = 10 + index * (bar + 18)
-            colour = (
-                "#4a6fa5"
-                if label in ("opening", "closing")
-                else ("#3c8d5a" if shown >= 0 else "#b5523b")
-            )
+            y = _HEIGHT - 30 - float(high / top) * (_HEIGHT - 50)
+            x = 10 + index * (_BAR + _GAP)
             bars.append(
-                f"<rect x='{x}' y='{y:.1f}' width='{bar}' height='{tall:.1f}' fill='{colour}'/>"
-                f"<text x='{x + bar / 2}' y='{height - 14}' text-anchor='middle' "
-                f"font-size='11'>{html.escape(label)}</text>"
-                f"<text x='{x + bar / 2}' y='{max(y - 4, 10):.1f}' text-anchor='middle' "
-                f"font-size='10'>{html.escape(rollforward_table.as_text_value(shown))}</text>"
+                {
+                    "label": label,
+                    "x": x,
+                    "middle": x + _BAR / 2,
+                    "y": f"{y:.1f}",
+                    "label_y": f"{max(y - 4, 10):.1f}",
+                    "height": f"{max(float((high - low) / top) * (_HEIGHT - 50), 1.0):.1f}",
+                    "kind": "level"
+                    if label in ("opening", "closing")
+                    else ("up" if shown >= 0 else "down"),
+                    "figure": rollforward_table.as_text_value(shown),
+                }
             )
-        currency = html.escape(row["currency"] or "no currency")
         charts.append(
-            f"<figure><figcaption>{currency}: opening to closing</figcaption>"
-            f"<svg role='img' aria-label='roll-forward waterfall, {currency}' "
-            f"viewBox='0 0 {width} {height}' width='{width}' height='{height}'>"
-            f"{''.join(bars)}</svg></figure>"
+            {
+                "currency": row["currency"] or "no currency",
+                "width": _WIDTH,
+                "height": _HEIGHT,
+                "bar": _BAR,
+                "axis_y": _HEIGHT - 14,
+                "bars": bars,
+            }
         )
-    return "".join(charts)
-
-
-def _html_table(table: Any, columns: tuple[str, ...]) -> str:
-    head = "".join(f"<th>{html.escape(name)}</th>" for name in columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(row[name]))}</td>" for name in columns) + "</tr>"
-        for _, row in table.iterrows()
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-
-def _html_more(result: CloseResult) -> str:
-    """Breakage, maturity and the changes after close, after the roll-forward."""
-    breakage = breakage_table.as_text(result.breakage)
-    maturity = maturity_table.as_text(result.maturity)
-    found = result.findings[result.findings["rule"].isin(CHANGE_RULES)]
-    parts = [
-        "<section id='breakage'><h2>Breakage by issue month</h2>",
-        _html_table(breakage, breakage_table.COLUMNS),
-        "</section><section id='maturity'><h2>Closing liability by time to expiry</h2>",
-        _html_table(maturity, maturity_table.COLUMNS),
-        "</section>",
-    ]
-    if result.previous is not None:
-        parts.append(
-            f"<section id='after-close'><h2>Changes after the close of "
-            f"{html.escape(str(result.previous.period))}</h2>"
-        )
-        if len(found):
-            parts.append(
-                _html_table(found, ("rule", "entity", "record_id", "impact", "currency", "message"))
-            )
-        else:
-            parts.append("<p>None: every closed record is as it was sealed.</p>")
-        parts.append("</section>")
-    return "".join(parts)
-
-
-def _into_html(page: str, section: str) -> str:
-    """``section`` placed first in the page's main content (after its first heading)."""
-    for marker in ("</header>", "</h1>"):
-        at = page.find(marker)
-        if at != -1:
-            at += len(marker)
-            return page[:at] + section + page[at:]
-    return section + page
+    return charts

@@ -47,6 +47,7 @@ def build_context(
         "gate": gate(result.summary),
         "since": since_baseline(result.summary, records),
         "result": result,
+        "close": None,  # what a close shows first (recon.bundle.presentation sets it)
     }
     if "html" in formats:
         context["html"] = LazyHtmlContext(result, records, HTML_ROW_LIMIT)

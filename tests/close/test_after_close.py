@@ -156,10 +156,11 @@ def test_change_findings_are_in_the_bundles_findings_json_and_exit_status(bundle
 def test_the_html_report_shows_breakage_maturity_and_the_changes_after_close(bundles):
     root, _, _ = bundles
     page = (root / "close-2025-11" / "report.html").read_text()
-    sections = [page.index(f"id='{name}'") for name in ("rollforward", "breakage", "maturity")]
-    assert sections == sorted(sections)
-    assert "aria-label='roll-forward waterfall, GBP'" in page
-    after = page[page.index("id='after-close'") :]
+    names = ("rollforward", "breakage", "maturity", "after-close", "snapshot", "findings")
+    sections = [page.index(f'id="{name}"') for name in names]
+    assert sections == sorted(sections)  # the close's sections first, then the audit's
+    assert 'aria-label="roll-forward waterfall, GBP"' in page
+    after = page[page.index('id="after-close"') :]
     assert "Changes after the close of 2025-10" in after
     assert "CreditUsed 10.0 -&gt; 12.0" in after.split("</section>")[0]
 

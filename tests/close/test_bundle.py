@@ -78,7 +78,7 @@ def test_the_bundle_holds_every_output(closes):
         "| GBP | 100.00 | 100.00 | 10.00 | 0.00 | 0.00 | 0.00 | 100.00 | 90.00 |"
         in (bundle / "report.md").read_text()
     )
-    assert "id='rollforward'" in (bundle / "report.html").read_text()
+    assert 'id="rollforward"' in (bundle / "report.html").read_text()
 
 
 def test_the_same_inputs_give_a_byte_identical_bundle(closes, tmp_path):
