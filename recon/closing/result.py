@@ -21,6 +21,7 @@ from .. import findings
 from ..derived import Derived
 from ..entities import CREDIT
 from ..exitcodes import ExitCode, Severity, exit_code_for
+from ..materiality import materiality
 from . import breakage as breakage_table
 from . import maturity as maturity_table
 from . import rollforward as rollforward_table
@@ -193,10 +194,16 @@ def _merge(audit: AuditResult, pieces: list[pd.DataFrame], chained: bool) -> Aud
         severity: int((merged["severity"] == severity.value).sum()) for severity in Severity
     }
     gating = merged[merged["waiver"].isna()]
+    # The money a change after close moves, and what the roll-forward leaves unexplained,
+    # count toward materiality beside the audit's own findings.
+    money = materiality(merged, audit.ruleset)
     exit_code = exit_code_for(
-        {s: int((gating["severity"] == s.value).sum()) for s in Severity}, audit.fail_on
+        {s: int((gating["severity"] == s.value).sum()) for s in Severity},
+        audit.fail_on,
+        material=money.material,
     )
     summary: dict[str, Any] = dict(audit.summary)
+    summary["materiality"] = money.describe()
     counts = added["rule"].value_counts().to_dict() if len(added) else {}
     rules = CLOSE_RULES if chained else CLOSE_RULES[:1]
     summary["findings"] = len(merged)
@@ -221,4 +228,6 @@ def _merge(audit: AuditResult, pieces: list[pd.DataFrame], chained: bool) -> Aud
             for rule in rules
         ),
     ]
-    return dataclasses.replace(audit, findings=merged, summary=summary, exit_code=exit_code)
+    return dataclasses.replace(
+        audit, findings=merged, summary=summary, exit_code=exit_code, materiality=money
+    )
