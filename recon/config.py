@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import math
 import os
 import re
@@ -312,11 +313,12 @@ def _thresholds(code: str, table: dict[str, Any], name: str) -> Thresholds:
                 f"([materiality.{code}] sets {', '.join(_MATERIALITY_KEYS)})"
             )
         amounts[key] = _money(table[key], name, where)
-    for smaller, larger in zip(_MATERIALITY_KEYS, _MATERIALITY_KEYS[1:], strict=False):
+    for smaller, larger in itertools.pairwise(_MATERIALITY_KEYS):
         if amounts[smaller] > amounts[larger]:
             raise ConfigError(
                 f"rules file '{name}': 'materiality.{code}.{smaller}' = {amounts[smaller]} "
-                f"is above '{larger}' = {amounts[larger]}; clearly_trivial <= performance <= overall"
+                f"is above '{larger}' = {amounts[larger]}; "
+                "clearly_trivial <= performance <= overall"
             )
     return Thresholds(code, **amounts)
 

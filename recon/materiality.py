@@ -142,10 +142,7 @@ def materiality(found: pd.DataFrame, ruleset: RuleSet) -> Materiality:
         codes.append(None)
     currencies = []
     for code in codes:
-        if code is None:
-            mine = no_currency
-        else:
-            mine = (named == code).to_numpy(dtype=bool) & ~no_currency
+        mine = no_currency if code is None else (named == code).to_numpy(dtype=bool) & ~no_currency
         thresholds = ruleset.materiality.get(code) if code is not None else None
         values = units[mine]
         total = _tally(values, scale)
