@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import findings
 from ._version import __version__
-from .baseline import Change, compare, load_baseline
+from .baseline import Baseline, Change, compare, load_baseline
 from .checks import RULE_IDS, RULES, Rule, Values
 from .config import RuleSet, load_ruleset
 from .derived import Derived
@@ -121,19 +121,21 @@ def audit(
     rules: str | Path | None = None,
     as_of: str | dt.datetime | pd.Timestamp | None = None,
     fail_on: str | FailOn = FailOn.ERROR,
-    baseline: str | Path | None = None,
+    baseline: str | Path | Baseline | None = None,
     fail_on_new: bool = False,
-    waivers: str | Path | None = None,
+    waivers: str | Path | WaiverFile | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> AuditResult:
     """Audit the snapshot directory ``snapshot``.
 
     ``rules`` is a rule-set file laid over the default one; ``as_of`` the moment the audit
     speaks for (default: now); ``fail_on`` the lowest severity that makes ``exit_code`` 1.
-    ``baseline`` is an earlier run's findings.json (or a directory holding one): each
+    ``baseline`` is an earlier run's findings.json (or a directory holding one, or a
+    ``Baseline`` read with ``recon.baseline.load_baseline``): each
     finding is then marked new, unchanged or updated against it, and with ``fail_on_new``
     only new and updated findings count toward the exit status. ``waivers`` is a waiver
-    file (``recon.waivers``): a finding a waiver holds for stays listed and does not gate;
+    file (``recon.waivers``; or a ``WaiverFile`` already read, as ``load_ruleset_waivers``
+    reads it): a finding a waiver holds for stays listed and does not gate;
     the rule set's ``[waivers]`` policy (approvers, max_days) applies to it. With
     ``fail_on="material"`` the exit status is 1 when some currency's findings at or above
     clearly trivial, waived ones included, reach the rule set's ``overall`` materiality.
@@ -153,12 +155,14 @@ def audit(
     require_thresholds(ruleset, fail_on)
     if fail_on is FailOn.MATERIAL and fail_on_new:
         raise UsageError(FAIL_ON_NEW_AND_MATERIAL)
-    earlier = load_baseline(baseline) if baseline is not None else None
-    accepted = (
-        load_ruleset_waivers(waivers, ruleset, moment, name="waivers")
-        if waivers is not None
-        else None
-    )
+    # Either may come read already (the CLI reads both first, to refuse a bad one before
+    # anything else is done): a file of 10,000 waivers takes a second to parse.
+    earlier = baseline if isinstance(baseline, Baseline) or baseline is None else None
+    if baseline is not None and earlier is None:
+        earlier = load_baseline(baseline)
+    accepted = waivers if isinstance(waivers, WaiverFile) or waivers is None else None
+    if waivers is not None and accepted is None:
+        accepted = load_ruleset_waivers(waivers, ruleset, moment, name="waivers")
     if fail_on_new and earlier is None:
         raise UsageError("fail_on_new needs a baseline to tell new findings from known ones")
     say(f"reading and validating {snapshot}")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import UsageError
-from .findings import from_json_text, json_value
+from .findings import json_value
 
 FINDINGS_FILE = "findings.json"
 MAX_BYTES = 2 * 1024**3
@@ -97,11 +97,9 @@ def compare(
         empty = pd.Series([None] * len(found), index=found.index, dtype=object)
         return empty, pd.Series([as_of] * len(found), index=found.index, dtype=object), []
     known = np.array([fingerprint in baseline.values for fingerprint in prints], dtype=bool)
-    now = zip(
-        (_text(from_json_text(value)) for value in found["expected"].to_numpy(dtype=object)),
-        (_text(from_json_text(value)) for value in found["actual"].to_numpy(dtype=object)),
-        strict=True,
-    )
+    # The frame holds expected/actual as the JSON text _text writes (findings.as_json_text:
+    # the same dumps), null as NA: compared as they are, not parsed and written again.
+    now = zip(_as_text(found["expected"]), _as_text(found["actual"]), strict=True)
     same = np.array(
         [
             is_known and baseline.values[fingerprint] == values
@@ -119,6 +117,13 @@ def compare(
         pd.Series(first, index=found.index, dtype=object),
         resolved,
     )
+
+
+def _as_text(column: pd.Series) -> list[str]:
+    return column.astype(object).fillna(_NULL).tolist()
+
+
+_NULL = "null"
 
 
 def _text(value: Any) -> str:

@@ -513,13 +513,12 @@ def _over_time(args: argparse.Namespace) -> dict[str, object]:
     chosen: dict[str, object] = {}
     if args.waivers is not None:
         as_of = parse_as_of(args.as_of, "--as-of")
-        load_ruleset_waivers(args.waivers, ruleset, as_of, name="--waivers")
-        chosen["waivers"] = args.waivers
+        chosen["waivers"] = load_ruleset_waivers(args.waivers, ruleset, as_of, name="--waivers")
     if args.baseline is not None:
         from .baseline import load_baseline
 
-        load_baseline(args.baseline, "--baseline")
-        chosen.update(baseline=args.baseline, fail_on_new=args.fail_on_new)
+        earlier = load_baseline(args.baseline, "--baseline")
+        chosen.update(baseline=earlier, fail_on_new=args.fail_on_new)
     return chosen
 
 
