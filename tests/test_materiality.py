@@ -255,6 +255,9 @@ def test_fail_on_material_exit_status(tmp_path, overall, status):
     page = (tmp_path / "out" / "report.html").read_text()
     standing = "reaches_overall" if status else "reaches_performance"
     assert f'<tr data-currency="GBP" data-standing="{standing}">' in page
+    junit = (tmp_path / "out" / "junit.xml").read_text()
+    assert '<testcase classname="recon.rules" name="materiality">' in junit
+    assert ('message="overall materiality reached in GBP' in junit) is (status == 1)
 
 
 def test_fail_on_material_without_a_table_is_one_line_and_exit_2(tmp_path):
