@@ -396,3 +396,15 @@ def test_amounts_may_be_text_or_numbers_and_keep_their_digits(tmp_path):
         "performance": "250",
         "overall": "1000.005",
     }
+
+
+def test_recon_run_refuses_fail_on_material_without_a_table_before_fetching(tmp_path):
+    # Nothing listens on the base URL and no credentials are set: the line is about the
+    # rule set, so it was decided before any fetch was tried.
+    run = _recon(
+        "run", "--out", tmp_path / "out", "--base-url", "http://127.0.0.1:9",
+        "--fail-on", "material", "--limits", "off",
+    )  # fmt: skip
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    assert "--fail-on material needs materiality thresholds" in run.stderr
+    assert not (tmp_path / "out" / "snapshot").exists()
