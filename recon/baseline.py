@@ -13,6 +13,7 @@ run's ``as_of`` for a new finding; so it is carried from run to run.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -127,4 +128,14 @@ _NULL = "null"
 
 
 def _text(value: Any) -> str:
+    """``value`` as findings.as_json_text writes it. The common kinds directly: json.dumps
+    writes None, a bool, an int and a finite float exactly so, and a 100,000-finding
+    baseline calls this 200,000 times."""
+    if value is None:
+        return _NULL
+    kind = type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int or (kind is float and math.isfinite(value)):
+        return repr(value)
     return json.dumps(json_value(value), sort_keys=True, ensure_ascii=False)

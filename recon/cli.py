@@ -38,7 +38,7 @@ FAIL_ON_HELP = (
     "what fails the run: error (default) or warning, the lowest severity of an unwaived "
     "finding that does; never; or material: exit 1 when, in some currency, the findings at "
     "or above clearly trivial (waived ones included: an accepted misstatement is still a "
-    "misstatement) sum to the rule set's overall materiality ([materiality.<CURRENCY>]; "
+    "misstatement) reach the rule set's overall materiality ([materiality.<CURRENCY>]; "
     "without one, exit 2)"
 )
 
