@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import findings
 from ._version import __version__
-from .baseline import Change, compare, load_baseline
+from .baseline import Baseline, Change, compare, load_baseline
 from .checks import RULE_IDS, RULES, Rule, Values
 from .closing import CLOSE_RULES
 from .config import RuleSet, load_ruleset
@@ -31,8 +31,9 @@ from .exitcodes import ExitCode, FailOn, Severity, exit_code_for
 from .fingerprints import fingerprints
 from .impact import impacts
 from .load import Snapshot, load_snapshot
+from .materiality import Materiality, materiality, require_thresholds
 from .moments import parse_moment
-from .waivers import WAIVER_RULES, apply, load_waivers
+from .waivers import WAIVER_RULES, WaiverFile, apply, load_waivers
 
 WAIVABLE: tuple[str, ...] = (*RULE_IDS, *CLOSE_RULES)
 """The rules a waiver may name: the rule set's and the close's (one waiver file serves both)."""
@@ -75,6 +76,9 @@ class AuditResult:
     derived: Derived
     """What the rules judged from (parent rows, usage times, windows, ledgers, balances and
     their verdicts): the reports show these, never work them out again."""
+    materiality: Materiality
+    """The findings' money per currency against the rule set's thresholds (waived findings
+    included); ``summary["materiality"]`` is its ``describe()``."""
 
     @property
     def passed(self) -> bool:
@@ -130,9 +134,9 @@ def audit(
     rules: str | Path | None = None,
     as_of: str | dt.datetime | pd.Timestamp | None = None,
     fail_on: str | FailOn = FailOn.ERROR,
-    baseline: str | Path | None = None,
+    baseline: str | Path | Baseline | None = None,
     fail_on_new: bool = False,
-    waivers: str | Path | None = None,
+    waivers: str | Path | WaiverFile | None = None,
     progress: Callable[[str], None] | None = None,
     more: MoreRules | None = None,
 ) -> AuditResult:
@@ -140,10 +144,15 @@ def audit(
 
     ``rules`` is a rule-set file laid over the default one; ``as_of`` the moment the audit
     speaks for (default: now); ``fail_on`` the lowest severity that makes ``exit_code`` 1.
-    ``baseline`` is an earlier run's findings.json (or a directory holding one): each
+    ``baseline`` is an earlier run's findings.json (or a directory holding one, or a
+    ``Baseline`` read with ``recon.baseline.load_baseline``): each
     finding is then marked new, unchanged or updated against it, and with ``fail_on_new``
     only new and updated findings count toward the exit status. ``waivers`` is a waiver
-    file (``recon.waivers``): a finding a waiver holds for stays listed and does not gate.
+    file (``recon.waivers``; or a ``WaiverFile`` already read, as ``load_ruleset_waivers``
+    reads it): a finding a waiver holds for stays listed and does not gate;
+    the rule set's ``[waivers]`` policy (approvers, max_days) applies to it. With
+    ``fail_on="material"`` the exit status is 1 when some currency's findings at or above
+    clearly trivial, waived ones included, reach the rule set's ``overall`` materiality.
     ``progress``, when given, is called with a line naming each stage as it starts (the
     CLI shows them on a terminal). ``more``: see ``MoreRules`` (``recon close`` adds its
     rules so). Raises a ``ReconError`` when the run cannot be done; bad records are
@@ -157,12 +166,17 @@ def audit(
     say = progress or (lambda stage: None)
     moment = parse_as_of(as_of)
     ruleset = load_ruleset(rules)
-    earlier = load_baseline(baseline) if baseline is not None else None
-    accepted = (
-        load_waivers(waivers, rules=WAIVABLE, name="waivers", today=moment.date())
-        if waivers is not None
-        else None
-    )
+    require_thresholds(ruleset, fail_on)
+    if fail_on is FailOn.MATERIAL and fail_on_new:
+        raise UsageError(FAIL_ON_NEW_AND_MATERIAL)
+    # Either may come read already (the CLI reads both first, to refuse a bad one before
+    # anything else is done): a file of 10,000 waivers takes a second to parse.
+    earlier = baseline if isinstance(baseline, Baseline) or baseline is None else None
+    if baseline is not None and earlier is None:
+        earlier = load_baseline(baseline)
+    accepted = waivers if isinstance(waivers, WaiverFile) or waivers is None else None
+    if waivers is not None and accepted is None:
+        accepted = load_ruleset_waivers(waivers, ruleset, moment, name="waivers")
     if fail_on_new and earlier is None:
         raise UsageError("fail_on_new needs a baseline to tell new findings from known ones")
     say(f"reading and validating {snapshot}")
@@ -205,11 +219,15 @@ def audit(
     gating = found[found["waiver"].isna()]
     if fail_on_new:
         gating = gating[gating["baseline"].isin([Change.NEW.value, Change.UPDATED.value])]
+    money = materiality(found, ruleset)
     exit_code = exit_code_for(
-        {s: int((gating["severity"] == s.value).sum()) for s in Severity}, fail_on
+        {s: int((gating["severity"] == s.value).sum()) for s in Severity},
+        fail_on,
+        material=money.material,
     )
     summary = _summary(found, outcomes, by_severity, loaded, ruleset, moment, fail_on, exit_code)
     summary["gate"] = {"fail_on": fail_on.value, "only_new": fail_on_new}
+    summary["materiality"] = money.describe()
     if accepted is not None:
         summary["waivers"] = {
             "file": str(accepted.path),
@@ -224,6 +242,7 @@ def audit(
                     "reason": waiver.reason,
                     "owner": waiver.owner,
                     "approved_by": waiver.approved_by,
+                    "approved": None if waiver.approved is None else waiver.approved.isoformat(),
                     "expires": waiver.expires.isoformat(),
                     "amount": None if waiver.amount is None else str(waiver.amount),
                 }
@@ -249,6 +268,30 @@ def audit(
         fail_on=fail_on,
         exit_code=exit_code,
         derived=derived,
+        materiality=money,
+    )
+
+
+FAIL_ON_NEW_AND_MATERIAL = (
+    "--fail-on-new cannot be combined with --fail-on material: materiality judges the whole "
+    "misstatement, known findings and waived ones included; use one or the other"
+)
+
+
+def load_ruleset_waivers(
+    path: str | Path, ruleset: RuleSet, as_of: pd.Timestamp, *, name: str = "--waivers"
+) -> WaiverFile:
+    """The waiver file ``path``, checked as an audit as of ``as_of`` under ``ruleset`` checks
+    it: known rules, and the rule set's ``[waivers]`` approvers and ``max_days`` (a waiver's
+    life runs from its ``approved`` date, or from the audit's as-of date when it has none)."""
+    policy = ruleset.waiver_policy
+    return load_waivers(
+        path,
+        rules=WAIVABLE,
+        approvers=policy.approvers,
+        max_days=policy.max_days,
+        today=as_of.tz_convert("UTC").date(),
+        name=name,
     )
 
 

@@ -34,6 +34,13 @@ if TYPE_CHECKING:
 # load neither pandas, pyarrow nor httpx.
 
 DEFAULT_OUT = "recon-report"
+FAIL_ON_HELP = (
+    "what fails the run: error (default) or warning, the lowest severity of an unwaived "
+    "finding that does; never; or material: exit 1 when, in some currency, the findings at "
+    "or above clearly trivial (waived ones included: an accepted misstatement is still a "
+    "misstatement) reach the rule set's overall materiality ([materiality.<CURRENCY>]; "
+    "without one, exit 2)"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -125,11 +132,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a waiver file without auditing",
         description="recon waivers check FILE: read every waiver of FILE and check it as an "
         "audit would (required keys, unknown keys, an approver other than the owner, known "
-        "rules, dates, amounts). Exit 0 when every waiver is well formed, 2 naming the first "
+        "rules, dates, amounts) and, with --rules, as the rule set's [waivers] approvers and "
+        "max_days allow. Exit 0 when every waiver is well formed, 2 naming the first "
         "waiver and key that is not.",
     )
     waivers_parser.add_argument("action", choices=["check"], help="what to do: check")
     waivers_parser.add_argument("file", metavar="FILE", help="the waiver file (TOML)")
+    waivers_parser.add_argument(
+        "--rules",
+        metavar="RULES",
+        help="a rule-set file: check its [waivers] approvers and max_days too",
+    )
+    waivers_parser.add_argument(
+        "--as-of",
+        metavar="DATETIME",
+        help="the audit's as-of (default: now): max_days counts from it for a waiver with no "
+        "'approved' date",
+    )
     waivers_parser.set_defaults(handler=_waivers)
 
     close_parser = commands.add_parser(
@@ -165,12 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on",
         choices=[level.value for level in FailOn],
         default=FailOn.ERROR.value,
-        help="lowest severity that fails the run (default: error)",
+        help=FAIL_ON_HELP,
     )
     close_parser.add_argument(
         "--waivers",
         metavar="FILE",
-        help="a waiver file (TOML), applied as recon audit does and kept in the bundle",
+        help="a waiver file (TOML), applied as recon audit does (the rule set's [waivers] "
+        "policy included; waived findings still count toward materiality) and kept in the "
+        "bundle",
     )
     close_parser.add_argument(
         "--baseline",
@@ -283,7 +304,7 @@ def _add_audit_options(parser: argparse.ArgumentParser) -> None:
         "--fail-on",
         choices=[level.value for level in FailOn],
         default=FailOn.ERROR.value,
-        help="lowest severity that fails the run (default: error)",
+        help=FAIL_ON_HELP,
     )
     parser.add_argument(
         "--baseline",
@@ -294,13 +315,16 @@ def _add_audit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-on-new",
         action="store_true",
-        help="with --baseline: exit 1 only for new or updated findings at or above --fail-on",
+        help="with --baseline: exit 1 only for new or updated findings at or above --fail-on "
+        "(not with --fail-on material, which judges every finding's money, known or new)",
     )
     parser.add_argument(
         "--waivers",
         metavar="FILE",
         help="a waiver file (TOML): accepted exceptions, each with its approver, expiry and "
-        "amount; a finding a waiver holds for stays listed and does not fail the run",
+        "amount; a finding a waiver holds for stays listed and does not fail the run by its "
+        "severity, but its money still counts toward materiality (--fail-on material). The "
+        "rule set's [waivers] approvers and max_days apply",
     )
     parser.add_argument(
         "--format",
@@ -414,10 +438,9 @@ def _run(args: argparse.Namespace) -> ExitCode:
     out = Path(args.out)
     snapshot = out / "snapshot"
     as_of = _moment(args.as_of, "--as-of")
+    over_time = _over_time(args)  # a bad waiver file or rule set: before anything is fetched
     _fetch_into(snapshot, args)
-    result = audit(
-        snapshot, rules=args.rules, as_of=as_of, fail_on=args.fail_on, **_over_time(args)
-    )
+    result = audit(snapshot, rules=args.rules, as_of=as_of, fail_on=args.fail_on, **over_time)
     written = write_reports(result, out, args.formats or DEFAULT_FORMATS, title=_run_title(out))
     _report(result, written, quiet=args.quiet)
     return result.exit_code
@@ -486,36 +509,52 @@ def _audit(args: argparse.Namespace) -> ExitCode:
 
 
 def _over_time(args: argparse.Namespace) -> dict[str, object]:
-    """The audit's --baseline and --fail-on-new, checked as the user gave them."""
+    """The audit's --baseline, --fail-on-new, --waivers and --fail-on material, checked as
+    the user gave them (errors name the option), against the rule set of --rules."""
+    from .audit import FAIL_ON_NEW_AND_MATERIAL, load_ruleset_waivers, parse_as_of
+    from .config import load_ruleset
+    from .materiality import require_thresholds
+
     if args.fail_on_new and not args.baseline:
         raise UsageError("--fail-on-new needs --baseline OLD (an earlier run's findings.json)")
+    fail_on = FailOn(args.fail_on)
+    if fail_on is FailOn.MATERIAL and args.fail_on_new:
+        raise UsageError(FAIL_ON_NEW_AND_MATERIAL)
+    ruleset = load_ruleset(args.rules)
+    require_thresholds(ruleset, fail_on)
     chosen: dict[str, object] = {}
     if args.waivers is not None:
-        _check_waivers(args.waivers, None)  # errors name the option, not the argument
-        chosen["waivers"] = args.waivers
+        as_of = parse_as_of(args.as_of, "--as-of")
+        chosen["waivers"] = load_ruleset_waivers(args.waivers, ruleset, as_of, name="--waivers")
     if args.baseline is not None:
         from .baseline import load_baseline
 
-        load_baseline(args.baseline, "--baseline")
-        chosen.update(baseline=args.baseline, fail_on_new=args.fail_on_new)
+        earlier = load_baseline(args.baseline, "--baseline")
+        chosen.update(baseline=earlier, fail_on_new=args.fail_on_new)
     return chosen
-
-
-def _check_waivers(path: str, rules: str | None) -> object:
-    from .audit import WAIVABLE
-    from .waivers import load_waivers
-
-    return load_waivers(path, rules=WAIVABLE, name="--waivers")
 
 
 def _waivers(args: argparse.Namespace) -> ExitCode:
     if args.action != "check":
         raise UsageError("recon waivers takes 'check FILE' (see 'recon waivers --help')")
-    from .audit import WAIVABLE
-    from .waivers import load_waivers
+    from .audit import load_ruleset_waivers, parse_as_of
+    from .config import load_ruleset
 
-    checked = load_waivers(args.file, rules=WAIVABLE, name="waiver file")
-    _say(f"{args.file}: {len(checked.waivers)} waivers, every one well formed", int(ExitCode.OK))
+    ruleset = load_ruleset(args.rules)
+    as_of = parse_as_of(args.as_of, "--as-of")
+    checked = load_ruleset_waivers(args.file, ruleset, as_of, name="waiver file")
+    policy = ruleset.waiver_policy
+    under = []
+    if policy.approvers is not None:
+        under.append(f"{len(policy.approvers)} approvers")
+    if policy.max_days is not None:
+        under.append(f"max_days {policy.max_days}")
+    policy_text = ", ".join(under) or "no [waivers] policy"
+    rules = f" under {args.rules} ({policy_text})" if args.rules else ""
+    _say(
+        f"{args.file}: {len(checked.waivers)} waivers, every one well formed{rules}",
+        int(ExitCode.OK),
+    )
     return ExitCode.OK
 
 
@@ -557,6 +596,9 @@ def _close(args: argparse.Namespace) -> ExitCode:
     excluded = sum(result.excluded.values())
     if excluded:
         lines.append(f"  left out: {excluded:,} records (close.json 'excluded' says why)")
+    money = _materiality_line(result.audit)
+    if money is not None:
+        lines.append(money)
     lines.append(_verdict_line(result.audit))
     lines.append(f"Bundle: {args.out} (recon verify {args.out} checks it)")
     _say("\n".join(lines), status)
@@ -607,10 +649,43 @@ def _verdict_line(result: AuditResult) -> str:
         label = "NOT GATED"
     else:
         label = "FAIL" if result.exit_code is ExitCode.FINDINGS else "PASS"
-    return (
+    line = (
         f"{label} (--fail-on {result.fail_on.value}, exit {int(result.exit_code)}): "
         f"{counts['error']:,} errors, {counts['warning']:,} warnings, {counts['info']:,} info"
     )
+    if result.fail_on is FailOn.MATERIAL:
+        reached = [
+            entry
+            for entry in result.materiality.describe()["by_currency"]
+            if entry["standing"] == "reaches_overall"
+        ]
+        line += "; " + (
+            ", ".join(
+                f"{entry['currency']} {entry['at_or_above_clearly_trivial']['sum']} at or above "
+                f"clearly trivial reaches overall {entry['thresholds']['overall']}"
+                for entry in reached
+            )
+            or "no currency reaches overall materiality"
+        )
+    return line
+
+
+def _materiality_line(result: AuditResult) -> str | None:
+    """One line: each currency's findings' money, against its thresholds when it has some."""
+    parts = []
+    for entry in result.materiality.describe()["by_currency"]:
+        code = entry["currency"] or "(no currency)"
+        if entry["thresholds"] is None:
+            parts.append(f"{code} {entry['sum']} in {entry['findings']:,} findings (no thresholds)")
+            continue
+        above, limits = entry["at_or_above_clearly_trivial"], entry["thresholds"]
+        standing = entry["standing"].replace("_", " ")
+        parts.append(
+            f"{code} {above['sum']} in {above['count']:,} findings at or above clearly trivial "
+            f"{limits['clearly_trivial']}: {standing} (performance {limits['performance']}, "
+            f"overall {limits['overall']})"
+        )
+    return "materiality: " + "; ".join(parts) if parts else None
 
 
 class _Progress:
@@ -706,6 +781,9 @@ def _summary_text(result: AuditResult, written: list[Path]) -> str:
         for o in result.outcomes
         if o.outcome is Outcome.SKIPPED
     ]
+    money = _materiality_line(result)
+    if money is not None:
+        lines.append(money)
     verdict = "FAIL" if result.exit_code is ExitCode.FINDINGS else "PASS"
     lines.append(f"{verdict} (--fail-on {result.fail_on.value}, exit {int(result.exit_code)})")
     report = next((path for path in written if path.suffix == ".html"), written[0])

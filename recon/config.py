@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import math
 import os
+import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -35,8 +38,14 @@ _SECTIONS: dict[str, frozenset[str]] = {
     "amounts": frozenset({"tolerance"}),
     "time": frozenset({"default_zone", "z_is_local", "zones"}),
     "rules": frozenset(),  # rule ids, checked against the default file
+    "materiality": frozenset(),  # currency codes, each a table of _MATERIALITY_KEYS
+    "waivers": frozenset({"approvers", "max_days"}),
 }
 _RULE_KEYS = frozenset({"enabled", "severity"})
+_MATERIALITY_KEYS = ("clearly_trivial", "performance", "overall")
+"""The thresholds of one currency, from the smallest (what is too small to matter even in
+sum) to the largest (what the whole misstatement must stay below)."""
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
 MAX_RULES_BYTES = 1 << 20
 """Default size limit of a rule-set file: the shipped one is a few KiB."""
@@ -54,6 +63,28 @@ class RuleSetting:
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """The materiality of one currency (``[materiality.GBP]``): exact amounts,
+    ``clearly_trivial <= performance <= overall``."""
+
+    currency: str
+    clearly_trivial: Decimal
+    performance: Decimal
+    overall: Decimal
+
+    def describe(self) -> dict[str, str]:
+        return {key: str(getattr(self, key)) for key in _MATERIALITY_KEYS}
+
+
+@dataclass(frozen=True)
+class WaiverPolicy:
+    """Who may approve a waiver and how long one may live (``[waivers]``); None: any."""
+
+    approvers: tuple[str, ...] | None = None
+    max_days: int | None = None
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """Everything an audit is configured by, read from one or two rule-set files."""
 
@@ -64,6 +95,9 @@ class RuleSet:
     rules: Mapping[str, RuleSetting]
     sources: tuple[dict[str, str], ...] = field(default=())
     """Each file the set was read from (``name`` and ``sha256``), the default first."""
+    materiality: Mapping[str, Thresholds] = field(default_factory=lambda: MappingProxyType({}))
+    """The thresholds of each currency the rule set names (``[materiality.GBP]``)."""
+    waiver_policy: WaiverPolicy = field(default_factory=WaiverPolicy)
 
     def zones_of(self, business_ids: pd.Series) -> Zones:
         """The zone of each ``BusinessId`` (the default zone where unknown or null)."""
@@ -82,6 +116,28 @@ class RuleSet:
             "default_zone": self.default_zone,
             "zones": {str(key): value for key, value in sorted(self.zones.items())},
             "z_is_local": sorted(self.z_is_local),
+            **(
+                {
+                    "materiality": {
+                        code: thresholds.describe()
+                        for code, thresholds in sorted(self.materiality.items())
+                    }
+                }
+                if self.materiality
+                else {}
+            ),
+            **(
+                {
+                    "waivers": {
+                        "approvers": None
+                        if self.waiver_policy.approvers is None
+                        else list(self.waiver_policy.approvers),
+                        "max_days": self.waiver_policy.max_days,
+                    }
+                }
+                if self.waiver_policy != WaiverPolicy()
+                else {}
+            ),
         }
 
 
@@ -144,6 +200,17 @@ def _check_keys(data: dict[str, Any], name: str, *, known_rules: frozenset[str] 
                 if not isinstance(setting, dict):
                     raise ConfigError(f"rules file '{name}': 'rules.{rule_id}' must be a table")
                 _reject_unknown(setting, _RULE_KEYS, name, prefix=f"rules.{rule_id}.")
+        elif section == "materiality":
+            for code, thresholds in value.items():
+                where = f"materiality.{code}"
+                if not _CURRENCY_CODE.fullmatch(code):
+                    raise ConfigError(
+                        f"rules file '{name}': '{where}' is not a currency code "
+                        "(three capital letters, e.g. [materiality.GBP])"
+                    )
+                if not isinstance(thresholds, dict):
+                    raise ConfigError(f"rules file '{name}': '{where}' must be a table")
+                _reject_unknown(thresholds, frozenset(_MATERIALITY_KEYS), name, prefix=f"{where}.")
         else:
             _reject_unknown(value, keys, name, prefix=f"{section}.")
 
@@ -225,7 +292,82 @@ def _build(data: dict[str, Any], name: str, sources: tuple[dict[str, str], ...])
         z_is_local=frozenset(z_is_local),
         rules=MappingProxyType(rules),
         sources=sources,
+        materiality=MappingProxyType(
+            {
+                code: _thresholds(code, table, name)
+                for code, table in sorted(data.get("materiality", {}).items())
+            }
+        ),
+        waiver_policy=_waiver_policy(data.get("waivers", {}), name),
     )
+
+
+def _thresholds(code: str, table: dict[str, Any], name: str) -> Thresholds:
+    """One currency's thresholds, each an exact non-negative amount, in ascending order."""
+    amounts = {}
+    for key in _MATERIALITY_KEYS:
+        where = f"materiality.{code}.{key}"
+        if key not in table:
+            raise ConfigError(
+                f"rules file '{name}': '{where}' is required "
+                f"([materiality.{code}] sets {', '.join(_MATERIALITY_KEYS)})"
+            )
+        amounts[key] = _money(table[key], name, where)
+    for smaller, larger in itertools.pairwise(_MATERIALITY_KEYS):
+        if amounts[smaller] > amounts[larger]:
+            raise ConfigError(
+                f"rules file '{name}': 'materiality.{code}.{smaller}' = {amounts[smaller]} "
+                f"is above '{larger}' = {amounts[larger]}; "
+                "clearly_trivial <= performance <= overall"
+            )
+    return Thresholds(code, **amounts)
+
+
+def _money(value: Any, name: str, where: str) -> Decimal:
+    """An amount as its exact decimal: text (``"500.00"``) as written, a number as the
+    shortest decimal that reads back as it (what ``docs/money-and-time.md`` says of amounts)."""
+    amount = None
+    if isinstance(value, str):
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            amount = None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        amount = Decimal(repr(value))
+    if amount is None or not amount.is_finite():
+        raise ConfigError(
+            f"rules file '{name}': '{where}' = {value!r} is not an amount; "
+            'give a decimal, e.g. "500.00"'
+        )
+    if amount < 0:
+        raise ConfigError(f"rules file '{name}': '{where}' = {value!r} must be zero or more")
+    return amount
+
+
+def _waiver_policy(table: dict[str, Any], name: str) -> WaiverPolicy:
+    approvers = table.get("approvers")
+    if approvers is not None:
+        if (
+            not isinstance(approvers, list)
+            or not approvers
+            or not all(isinstance(a, str) and a.strip() for a in approvers)
+        ):
+            raise ConfigError(
+                f"rules file '{name}': 'waivers.approvers' must be a list of the people who "
+                'may approve a waiver, e.g. approvers = ["controller@example.com"]'
+            )
+        approvers = tuple(approver.strip() for approver in approvers)
+    max_days = table.get("max_days")
+    if max_days is not None and (
+        not isinstance(max_days, int) or isinstance(max_days, bool) or max_days < 1
+    ):
+        raise ConfigError(
+            f"rules file '{name}': 'waivers.max_days' = {max_days!r} must be a whole number "
+            "of days, 1 or more"
+        )
+    return WaiverPolicy(approvers=approvers, max_days=max_days)
 
 
 def _business_id(key: str) -> int | None:

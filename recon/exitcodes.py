@@ -32,19 +32,30 @@ _SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 class FailOn(StrEnum):
-    """The lowest severity that fails the gate (``never``: the gate always passes)."""
+    """The lowest severity that fails the gate (``never``: the gate always passes;
+    ``material``: the gate fails when the findings' money reaches overall materiality in
+    some currency, whatever their severity)."""
 
     ERROR = "error"
     WARNING = "warning"
     NEVER = "never"
+    MATERIAL = "material"
 
     def fails(self, severity: Severity) -> bool:
-        if self is FailOn.NEVER:
+        """Whether a finding of ``severity`` fails the gate by itself."""
+        if self in (FailOn.NEVER, FailOn.MATERIAL):
             return False
         return severity.rank <= Severity(self.value).rank
 
 
-def exit_code_for(by_severity: Mapping[Severity, int], fail_on: FailOn) -> ExitCode:
-    """The exit status of an audit that produced ``by_severity`` finding counts."""
+def exit_code_for(
+    by_severity: Mapping[Severity, int], fail_on: FailOn, *, material: bool = False
+) -> ExitCode:
+    """The exit status of an audit that produced ``by_severity`` finding counts (those that
+    gate: not waived, and with ``--fail-on-new`` only new or updated ones); ``material``
+    is whether some currency's sum at or above clearly trivial reaches overall
+    (``recon.materiality``), which only ``--fail-on material`` gates on."""
+    if fail_on is FailOn.MATERIAL:
+        return ExitCode.FINDINGS if material else ExitCode.OK
     failing = any(count > 0 and fail_on.fails(severity) for severity, count in by_severity.items())
     return ExitCode.FINDINGS if failing else ExitCode.OK

@@ -11,6 +11,7 @@ A waiver file (``--waivers FILE``, TOML) holds ``[[waiver]]`` tables::
     approved_by = "controller@example.com"   # must differ from owner
     expires = 2026-01-31       # required: a date (the waiver holds through that day, UTC)
     amount = "12.50"           # optional: the finding's |impact| must be exactly this
+    approved = 2025-11-03      # optional: when it was approved (max_days counts from it)
 
 A waiver *holds* for the findings of its rule on its record (or with its fingerprint)
 while the audit's ``as_of`` is not past ``expires`` and, when it names an ``amount``,
@@ -49,7 +50,7 @@ WAIVER_RULES = ("waiver_expired", "waiver_amount_changed", "waiver_unused")
 """The findings a waiver file adds; each a warning."""
 
 _REQUIRED = ("id", "rule", "reason", "owner", "approved_by", "expires")
-_KNOWN = frozenset({*_REQUIRED, "record_id", "fingerprint", "amount"})
+_KNOWN = frozenset({*_REQUIRED, "record_id", "fingerprint", "amount", "approved"})
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class Waiver:
     approved_by: str
     expires: dt.date
     amount: Decimal | None
+    approved: dt.date | None = None
+    """When it was approved (optional): where the rule set's ``max_days`` counts from."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,10 @@ def load_waivers(
 ) -> WaiverFile:
     """The waivers of ``path``, every one checked; ``ConfigError`` naming the waiver and the
     key at the first that is not right. ``rules`` are the rule ids a waiver may name;
-    ``approvers`` (when given) who may approve; ``max_days`` the longest life of a waiver
-    from ``today``."""
+    ``approvers`` (when given, the rule set's ``[waivers] approvers``) who may approve;
+    ``max_days`` (the rule set's) the longest life of a waiver: from its ``approved`` date to
+    ``expires``, or, for a waiver that gives no ``approved`` date, from ``today`` (the
+    audit's as-of date) to ``expires``."""
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"{name} '{file}' is not a file; give the waiver file (TOML)")
@@ -257,17 +262,31 @@ def _waiver(
         raise ConfigError(f"{label}: 'approved_by' is the owner; a waiver needs a second person")
     if approvers is not None and approver.casefold() not in {a.casefold() for a in approvers}:
         raise ConfigError(
-            f"{label}: 'approved_by' {approver} is not among the rule set's approvers"
+            f"{label}: 'approved_by' {approver} is not among the rule set's approvers "
+            "(its [waivers] approvers)"
         )
     expires = table["expires"]
     if isinstance(expires, dt.datetime):
         expires = expires.date()
     if not isinstance(expires, dt.date):
         raise ConfigError(f"{label}: 'expires' must be a date, e.g. expires = 2026-01-31")
-    if max_days is not None and today is not None and (expires - today).days > max_days:
+    approved = table.get("approved")
+    if isinstance(approved, dt.datetime):
+        approved = approved.date()
+    if approved is not None and not isinstance(approved, dt.date):
+        raise ConfigError(f"{label}: 'approved' must be a date, e.g. approved = 2025-11-03")
+    if approved is not None and approved > expires:
+        raise ConfigError(f"{label}: 'approved' {approved} is after 'expires' {expires}")
+    start = approved if approved is not None else today
+    if max_days is not None and start is not None and (expires - start).days > max_days:
+        since = (
+            f"'approved' {approved}"
+            if approved is not None
+            else f"the audit's as-of date {today} (the waiver gives no 'approved' date)"
+        )
         raise ConfigError(
-            f"{label}: 'expires' {expires} is more than {max_days} days away "
-            "(the rule set's max_days)"
+            f"{label}: 'expires' {expires} is {(expires - start).days} days after {since}; "
+            f"the rule set allows at most {max_days} days ([waivers] max_days)"
         )
     amount = None
     if "amount" in table:
@@ -289,4 +308,5 @@ def _waiver(
         approved_by=approver,
         expires=expires,
         amount=amount,
+        approved=approved,
     )

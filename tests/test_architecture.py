@@ -49,6 +49,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "baseline",
         "impact",
         "waivers",
+        "materiality",
         "closing",
     ),
     # 5: presenting an audit; fetching a snapshot; the API simulator; a close's bundle

@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import hypothesis
+import pandas as pd
 import pytest
 from builders import audit, credit, use, write_snapshot
 
@@ -121,3 +123,22 @@ def test_a_bad_baseline_is_one_line_and_exit_2(tmp_path, extra, fragment):
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.splitlines()) == 1 and fragment in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+@hypothesis.given(
+    hypothesis.strategies.one_of(
+        hypothesis.strategies.none(),
+        hypothesis.strategies.booleans(),
+        hypothesis.strategies.integers(),
+        hypothesis.strategies.floats(allow_nan=True, allow_infinity=True),
+        hypothesis.strategies.text(max_size=5),
+    )
+)
+def test_a_baseline_value_is_read_as_the_audit_writes_it(value):
+    """load_baseline writes each value's JSON text by a fast path for the common kinds; it
+    must be what findings.as_json_text writes, or every finding would come out updated."""
+    from recon.baseline import _text
+    from recon.findings import as_json_text
+
+    written = as_json_text(pd.Series([value], dtype=object)).iloc[0]
+    assert _text(value) == (written if value is not None else "null")

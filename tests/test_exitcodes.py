@@ -37,3 +37,19 @@ def test_run_errors_exit_with_two():
         recon.OutputError,
     ):
         assert error("x").exit_code == ExitCode.RUN_ERROR == 2
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "counts", "material", "expected"),
+    [
+        # --fail-on material: only materiality decides, whatever the severities
+        (FailOn.MATERIAL, {Severity.ERROR: 5}, False, ExitCode.OK),
+        (FailOn.MATERIAL, {}, True, ExitCode.FINDINGS),
+        # any other --fail-on: materiality decides nothing
+        (FailOn.ERROR, {}, True, ExitCode.OK),
+        (FailOn.NEVER, {Severity.ERROR: 1}, True, ExitCode.OK),
+        (FailOn.WARNING, {Severity.WARNING: 1}, False, ExitCode.FINDINGS),
+    ],
+)
+def test_exit_code_for_materiality(fail_on, counts, material, expected):
+    assert exit_code_for({**NONE, **counts}, fail_on, material=material) is expected

@@ -26,6 +26,16 @@ def ruleset_toml(ruleset: RuleSet) -> str:
         "[time.zones]",
         *(f"{business} = {json.dumps(zone)}" for business, zone in sorted(ruleset.zones.items())),
     ]
+    policy = ruleset.waiver_policy
+    if policy.approvers is not None or policy.max_days is not None:
+        lines += ["", "[waivers]"]
+        if policy.approvers is not None:
+            lines.append(f"approvers = {json.dumps(list(policy.approvers))}")
+        if policy.max_days is not None:
+            lines.append(f"max_days = {policy.max_days}")
+    for code, thresholds in sorted(ruleset.materiality.items()):
+        lines += ["", f"[materiality.{code}]"]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in thresholds.describe().items()]
     for rule, setting in ruleset.rules.items():
         lines += [
             "",

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..audit import WAIVABLE
+from ..audit import load_ruleset_waivers
 from ..baseline import load_baseline
 from ..closing import Basis, CloseResult, close_snapshot, parse_basis, parse_period
 from ..closing import breakage as breakage_table
@@ -34,9 +34,9 @@ from ..closing.ledger import EXCLUDED
 from ..config import load_ruleset
 from ..errors import OutputError, SnapshotError, UsageError
 from ..exitcodes import FailOn
+from ..materiality import require_thresholds
 from ..snapshot import MANIFEST as FETCH_MANIFEST
 from ..snapshot import UNFINISHED_FETCH, locate
-from ..waivers import load_waivers
 from .manifest import MANIFEST, manifest_text
 from .presentation import render_reports
 from .previous import CLOSE_JSON, read_previous
@@ -87,9 +87,11 @@ def close(
             f"snapshot '{source}' holds an unfinished fetch ({UNFINISHED_FETCH}/) and no "
             f"{FETCH_MANIFEST}; run the same recon fetch again to finish it"
         )
-    load_ruleset(rules)  # a bad rule set is an error before anything is written
-    if waivers is not None:
-        load_waivers(waivers, rules=WAIVABLE, name="--waivers")  # likewise a bad waiver file
+    ruleset = load_ruleset(rules)  # a bad rule set is an error before anything is written
+    if fail_on in tuple(FailOn):
+        require_thresholds(ruleset, FailOn(fail_on))  # --fail-on material needs thresholds
+    if waivers is not None:  # likewise a bad waiver file, or one the rule set's policy refuses
+        load_ruleset_waivers(waivers, ruleset, closing_period.as_of, name="--waivers")
     earlier = None
     if baseline is not None:
         earlier = load_baseline(baseline, "--baseline").path  # likewise a bad baseline

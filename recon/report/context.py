@@ -46,6 +46,7 @@ def build_context(
         "title": title_of(result.summary, title),
         "gate": gate(result.summary),
         "since": since_baseline(result.summary, records),
+        "materiality": materiality_view(result),
         "result": result,
         "close": None,  # what a close shows first (recon.bundle.presentation sets it)
     }
@@ -92,6 +93,11 @@ def gate(summary: dict[str, Any]) -> dict[str, Any]:
     else:
         state, label = "pass", "PASS"
     only_new = bool(summary.get("gate", {}).get("only_new"))
+    reached = [
+        entry["currency"]
+        for entry in summary.get("materiality", {}).get("by_currency", [])
+        if entry["standing"] == "reaches_overall"
+    ]
     return {
         "state": state,
         "label": label,
@@ -101,7 +107,39 @@ def gate(summary: dict[str, Any]) -> dict[str, Any]:
         "info": counts["info"],
         "fail_on": summary["fail_on"],
         "exit_code": summary["exit_code"],
+        "material": summary["fail_on"] == "material",
+        "reached": reached,
     }
+
+
+def materiality_view(result: AuditResult) -> dict[str, Any]:
+    """The findings' money per currency as the audit computed it (``AuditResult.materiality``,
+    the same as ``summary["materiality"]``), with the words every report shows: ``shown``
+    is False when no finding moves money and the rule set sets no thresholds."""
+    described = result.materiality.describe()
+    rows = [
+        {
+            **entry,
+            "label": entry["currency"] or "(no currency)",
+            "standing_text": _STANDING_TEXT.get(entry["standing"], "no thresholds"),
+        }
+        for entry in described["by_currency"]
+    ]
+    waived = sum(entry["waived"]["count"] for entry in rows)
+    return {
+        **described,
+        "by_currency": rows,
+        "waived": waived,
+        "shown": bool(rows) or described["configured"],
+        "gated": result.summary["fail_on"] == "material",
+    }
+
+
+_STANDING_TEXT = {
+    "below_performance": "below performance",
+    "reaches_performance": "reaches performance",
+    "reaches_overall": "reaches overall",
+}
 
 
 def since_baseline(summary: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -59,9 +59,12 @@ def render_junit(context: dict[str, Any]) -> str:
         for rule in rules
         if any(fail_on.fails(Severity(f["severity"])) for f in by_rule.get(rule["rule"], ()))
     }
+    # Under --fail-on material the gate is the materiality, not a rule: one more test case.
+    money = summary.get("materiality") if fail_on is FailOn.MATERIAL else None
+    material = bool(money and money["material"])
     counts = {
-        "tests": str(len(rules)),
-        "failures": str(len(failing)),
+        "tests": str(len(rules) + (money is not None)),
+        "failures": str(len(failing) + material),
         "errors": "0",
         "skipped": str(sum(rule["outcome"] != "ran" for rule in rules)),
     }
@@ -102,8 +105,44 @@ def render_junit(context: dict[str, Any]) -> str:
             lines = [header, _listing(found)] if found else [header]
             _element(case, "system-out").text = xml_text("\n".join(lines))
 
+    if money is not None:
+        _materiality_case(suite, money)
+
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+
+
+def _materiality_case(suite: ET.Element, money: dict[str, Any]) -> None:
+    """The test case of ``--fail-on material``: a failure when a currency reaches overall."""
+    case = _element(suite, "testcase", classname=CLASSNAME, name="materiality")
+    lines = []
+    for entry in money["by_currency"]:
+        code = entry["currency"] or "(no currency)"
+        above, limits = entry["at_or_above_clearly_trivial"], entry["thresholds"]
+        if limits is None:
+            lines.append(f"{code}: {entry['sum']} in {entry['findings']:,} findings, no thresholds")
+        else:
+            lines.append(
+                f"{code}: {above['sum']} at or above clearly trivial {limits['clearly_trivial']} "
+                f"({above['count']:,} findings), performance {limits['performance']}, overall "
+                f"{limits['overall']}: {entry['standing'].replace('_', ' ')}"
+            )
+    text = xml_text("\n".join(lines) or "no finding moves money")
+    if money["material"]:
+        reached = [
+            entry["currency"]
+            for entry in money["by_currency"]
+            if entry["standing"] == "reaches_overall"
+        ]
+        failure = _element(
+            case,
+            "failure",
+            message=f"overall materiality reached in {', '.join(reached)} (--fail-on material)",
+            type="material",
+        )
+        failure.text = text
+    else:
+        _element(case, "system-out").text = text
 
 
 def _properties(summary: dict[str, Any]) -> list[tuple[str, Any]]:
