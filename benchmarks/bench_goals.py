@@ -15,8 +15,9 @@ installed console script, ``--as-of 2025-12-31T00:00:00Z``) and then
 machine shared with other work an absolute time says little, and the ratio of two
 runs made side by side says more.
 
-Printed per row: recon's median wall time and peak RSS (``ru_maxrss``, the largest
-over the runs), the floor's median and peak RSS, the ratio of the medians, the
+Printed per row: recon's median wall time, CPU time (user and system, which what
+else runs on the machine disturbs less) and peak RSS (``ru_maxrss``, the largest
+over the runs), the floor's, the ratio of the median wall times, the
 findings count against ``planted.json``, whether recon and the floor agree on the
 count of each core rule's findings, and the issue's goal with a verdict. The goals
 are set for 10M uses (``large``); for other sizes they are shown for reference, and
@@ -35,8 +36,10 @@ which ``make_snapshot.py`` does not write yet; it is listed as not measured.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -94,23 +97,58 @@ GOALS = (
 @dataclass
 class Child:
     seconds: float
+    cpu_seconds: float
+    """User and system time: less sensitive than wall time to what else the machine runs."""
     max_rss_kb: int
     exit_status: int
-    output: str
+    findings: int | None
+    stderr: str
 
 
-def run_floor(snapshot: Path) -> tuple[Child, dict]:
-    """``duckdb_floor.py SNAPSHOT --json`` in a child process: wall time, peak RSS, result."""
+def run_child(command: list[str], stdout_path: Path) -> Child:
+    """One child process: wall time from spawn to exit, CPU time and peak RSS (``wait4``)."""
+    stderr_path = stdout_path.with_name(stdout_path.name + ".stderr")
+    stdout_path.parent.mkdir(parents=True, exist_ok=True)
+    with stdout_path.open("w+b") as stdout, stderr_path.open("w+b") as stderr:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        stderr.seek(0)
+        message = stderr.read().decode("utf-8", "replace").strip()
+    return Child(
+        seconds,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss,
+        os.waitstatus_to_exitcode(status),
+        None,
+        message,
+    )
+
+
+def run_recon(snapshot: Path, out: Path, outputs: str) -> Child:
+    """``recon audit`` as ``bench_audit.py`` runs it, with its CPU time."""
+    shutil.rmtree(out, ignore_errors=True)
+    command = [*bench_audit.recon_command(), "audit", str(snapshot), "--out", str(out)]
+    command += ["--as-of", bench_audit.AS_OF, "-q"]
+    if outputs == "json":
+        command += ["--format", "json"]
+    run = run_child(command, out.with_name(out.name + ".stdout"))
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        run.findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))["summary"][
+            "findings"
+        ]
+    return run
+
+
+def run_floor(snapshot: Path, out: Path) -> tuple[Child, dict]:
+    """``duckdb_floor.py SNAPSHOT --json`` in a child process, and what it found."""
     command = [sys.executable, str(HERE / "duckdb_floor.py"), str(snapshot), "--json"]
-    started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    stdout, stderr = child.communicate()
-    seconds = time.perf_counter() - started
-    # communicate() reaped the child already; its peak RSS is in the children's usage.
-    if child.returncode != 0:
-        raise SystemExit(f"duckdb_floor.py failed on {snapshot}:\n{stderr.decode()}")
-    result = json.loads(stdout)
-    return Child(seconds, result["peak_rss_kb"], child.returncode, ""), result
+    stdout = out.with_name(out.name + ".floor.json")
+    run = run_child(command, stdout)
+    if run.exit_status != 0:
+        raise SystemExit(f"duckdb_floor.py failed on {snapshot}:\n{run.stderr}")
+    return run, json.loads(stdout.read_text(encoding="utf-8"))
 
 
 def recon_by_rule(out: Path) -> dict[str, int]:
@@ -128,9 +166,9 @@ def measure(size: str, goal: Goal, repeat: int, seed: int) -> dict:
         order = ("recon", "floor") if index % 2 == 0 else ("floor", "recon")
         for which in order:
             if which == "recon":
-                recon_runs.append(bench_audit.run_audit(snapshot, out, goal.outputs, []))
+                recon_runs.append(run_recon(snapshot, out, goal.outputs))
             else:
-                run, floor_result = run_floor(snapshot)
+                run, floor_result = run_floor(snapshot, out)
                 floor_runs.append(run)
     last = recon_runs[-1]
     if last.exit_status == 2 or last.findings is None:
@@ -149,9 +187,11 @@ def measure(size: str, goal: Goal, repeat: int, seed: int) -> dict:
         "goal": goal.key,
         "recon_s": recon_s,
         "recon_times": [round(run.seconds, 3) for run in recon_runs],
+        "recon_cpu_s": statistics.median(run.cpu_seconds for run in recon_runs),
         "recon_rss_gib": max(run.max_rss_kb for run in recon_runs) * 1024 / GiB,
         "floor_s": floor_s,
         "floor_times": [round(run.seconds, 3) for run in floor_runs],
+        "floor_cpu_s": statistics.median(run.cpu_seconds for run in floor_runs),
         "floor_rss_gib": max(run.max_rss_kb for run in floor_runs) * 1024 / GiB,
         "ratio": recon_s / floor_s,
         "findings": last.findings,
@@ -212,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown size or goal {unknown[0]!r}")
 
+    # The 10M-use JSON Lines file (8 GiB) is over recon's default cap on one file's size.
+    os.environ.setdefault("RECON_MAX_FILE_BYTES", str(64 * GiB))
     fingerprint = bench_audit.source_fingerprint()
     load = os.getloadavg()
     print(
@@ -223,8 +265,10 @@ def main(argv: list[str] | None = None) -> int:
         "uses",
         "figure",
         "recon s",
+        "recon CPU s",
         "recon GiB",
         "floor s",
+        "floor CPU s",
         "floor GiB",
         "ratio",
         "findings/expected",
@@ -236,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         for goal in (goal for goal in GOALS if goal.key in keys):
             if goal.note.startswith("not measured"):
-                rows.append(("", goal.figure, *[""] * 7, "", goal.note))
+                rows.append(("", goal.figure, *[""] * 9, "", goal.note))
                 continue
             same = measured.get((size, goal.fmt, goal.outputs))
             row = same or measure(size, goal, args.repeat, args.seed)
@@ -246,8 +290,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['uses']:,}",
                 goal.figure,
                 f"{row['recon_s']:.2f}",
+                f"{row['recon_cpu_s']:.2f}",
                 f"{row['recon_rss_gib']:.2f}",
                 f"{row['floor_s']:.2f}",
+                f"{row['floor_cpu_s']:.2f}",
                 f"{row['floor_rss_gib']:.2f}",
                 f"{row['ratio']:.2f}",
                 f"{row['findings']:,}/{row['expected']:,}",
@@ -274,6 +320,12 @@ def main(argv: list[str] | None = None) -> int:
         f"\nload average at the end {os.getloadavg()[0]:.1f}; the goals are the issue's, for 10M "
         "uses unless the row says otherwise"
     )
+    if bench_audit.source_fingerprint() != fingerprint:
+        print(
+            f"WARNING: recon's source changed during the run (now "
+            f"{bench_audit.source_fingerprint()}): runs that started later measured new code",
+            file=sys.stderr,
+        )
     if args.results:
         document = {"recon_source": fingerprint, "rows": results}
         args.results.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
