@@ -55,6 +55,9 @@ from duckdb_floor import RULES as FLOOR_RULES  # noqa: E402
 
 GiB = 1024**3
 
+SIZES = {**bench_audit.SIZES, "medium": (300_000, 3_000_000)}
+"""bench_audit.py's sizes, and 3M uses for the scaling curve of docs/scale.md."""
+
 
 @dataclass(frozen=True)
 class Goal:
@@ -141,6 +144,20 @@ def run_recon(snapshot: Path, out: Path, outputs: str) -> Child:
     return run
 
 
+def ensure_snapshot(size: str, fmt: str, seed: int) -> Path:
+    """The cached snapshot of ``size`` in ``fmt`` (``bench_audit.py``'s cache and layout),
+    generated in both formats when missing."""
+    credits, uses = SIZES[size]
+    root = bench_audit.DATA / size
+    target = root / fmt
+    planted = root / "planted.json"
+    if bench_audit._matches(planted, credits, uses, seed) and bench_audit._complete(target, fmt):
+        return target
+    print(f"generating {size} snapshot ({credits:,} credits, {uses:,} uses) in {root} ...")
+    bench_audit.generate(credits, uses, root, "both", seed)
+    return target
+
+
 def run_floor(snapshot: Path, out: Path) -> tuple[Child, dict]:
     """``duckdb_floor.py SNAPSHOT --json`` in a child process, and what it found."""
     command = [sys.executable, str(HERE / "duckdb_floor.py"), str(snapshot), "--json"]
@@ -158,7 +175,7 @@ def recon_by_rule(out: Path) -> dict[str, int]:
 
 def measure(size: str, goal: Goal, repeat: int, seed: int) -> dict:
     """Paired runs of recon and the floor on one snapshot, alternating which goes first."""
-    snapshot = bench_audit.ensure_snapshot(size, goal.fmt, seed=seed, regenerate=False)
+    snapshot = ensure_snapshot(size, goal.fmt, seed)
     planted = json.loads((bench_audit.DATA / size / "planted.json").read_text(encoding="utf-8"))
     out = bench_audit.DATA / "out" / f"goals-{size}-{goal.key}"
     recon_runs, floor_runs, floor_result = [], [], None
@@ -233,7 +250,9 @@ def goal_text(goal: Goal) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--sizes", default="small", help="comma-separated: small (1M uses), large (10M, opt-in)"
+        "--sizes",
+        default="small",
+        help="comma-separated: small (1M uses), medium (3M), large (10M, opt-in)",
     )
     parser.add_argument(
         "--goals",
@@ -246,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [size for size in args.sizes.split(",") if size]
     keys = [key for key in args.goals.split(",") if key]
-    unknown = [s for s in sizes if s not in bench_audit.SIZES] + [
+    unknown = [s for s in sizes if s not in SIZES] + [
         k for k in keys if k not in {goal.key for goal in GOALS}
     ]
     if unknown:
