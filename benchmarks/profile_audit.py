@@ -174,7 +174,7 @@ def _entity_label(entity, *args, **kwargs):
 
 def instrument(timer: StageTimer) -> None:
     # Loading
-    timer.patch(recon.readers, "read", lambda file: f"read {file.path.name}")
+    timer.patch(recon.readers, "read", lambda file, **k: f"read {file.path.name}")
     timer.patch(recon.schemas, "coerce", lambda entity, raw, **k: f"coerce {entity.name}")
     timer.patch(
         recon.schemas,

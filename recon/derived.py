@@ -296,7 +296,10 @@ class Derived:
             & (from_booking | uses.valid("CreatedOn"))
             & ~np.isnat(time)
         )
-        source = np.where(from_booking, "BookingFromTime", "CreatedOn").astype(object)
+        # References to two names, not a new string object per use.
+        source = np.array(["CreatedOn", "BookingFromTime"], dtype=object)[
+            from_booking.view(np.int8)
+        ]
         return UsageTimes(time=time, source=source, judgeable=judgeable)
 
     @cached_property

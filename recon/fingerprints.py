@@ -43,12 +43,13 @@ def fingerprints(found: pd.DataFrame, snapshot: Snapshot) -> pd.Series:
             continue
         data = snapshot[entity]
         at = rows[mine]
-        uids = data.frame["UniqueId"].to_numpy(dtype=object, na_value=None)[at]
+        # Only the findings' rows become Python objects, never a whole column of millions.
+        uids = data.frame["UniqueId"].iloc[at].to_numpy(dtype=object, na_value=None)
         uid_ok = data.valid("UniqueId")[at] & np.array(
-            [isinstance(u, str) and u != "" for u in uids]
+            [isinstance(u, str) and u != "" for u in uids], dtype=bool
         )
-        ids = data.frame["Id"].to_numpy(dtype=object, na_value=None)[at]
-        id_ok = data.valid("Id")[at] & np.array([i is not None for i in ids])
+        ids = data.frame["Id"].iloc[at].to_numpy(dtype=object, na_value=None)
+        id_ok = data.valid("Id")[at] & np.array([i is not None for i in ids], dtype=bool)
         identity[mine] = [
             str(uid).strip().lower() if has_uid else (f"Id:{int(i)}" if has_id else f"row:{r + 1}")
             for uid, has_uid, i, has_id, r in zip(uids, uid_ok, ids, id_ok, at, strict=True)

@@ -129,3 +129,38 @@ def test_fast_path_agrees_with_the_general_path(z_is_local):
     assert 0.2 < fast.invalid.mean() < 0.9  # both valid and invalid strings were exercised
     np.testing.assert_array_equal(fast.wall, wall)
     np.testing.assert_array_equal(fast.offset_minutes, offset)
+
+
+@pytest.mark.parametrize("z_is_local", [False, True])
+def test_fast_path_agrees_with_the_general_path__one_string_a_block(z_is_local):
+    """Alone in its block, each string takes Arrow's cast unless its separators are off:
+    what Arrow accepts and refuses must be what the contract's parser does."""
+    strings = _fuzzed(1_500, seed=11)
+    fast = [parse_iso(pa.array([text]), z_is_local=z_is_local) for text in strings]
+    wall, offset = parse_with_regex(pa.array(strings), z_is_local=z_is_local)
+    assert 0.2 < np.mean([parsed.invalid[0] for parsed in fast]) < 0.9
+    np.testing.assert_array_equal(np.concatenate([parsed.wall for parsed in fast]), wall)
+    np.testing.assert_array_equal(
+        np.concatenate([parsed.offset_minutes for parsed in fast]), offset
+    )
+
+
+def test_fast_path__bad_values_leave_the_rest_of_their_block_parsed():
+    """Arrow refuses a block with a bad value in it: the pieces are cast again, and the
+    answer is the same as the general path's for every string."""
+    base = np.datetime64("2025-01-01T00:00:00") + np.arange(50_000).astype("timedelta64[m]")
+    strings = [f"{text}Z" for text in np.datetime_as_string(base, unit="s")]
+    impossible = {
+        7: "2025-02-30T10:00:00Z",
+        4_095: "2025-04-31T10:00:00Z",
+        4_096: "2025-13-01T10:00:00Z",
+        30_001: "2025-01-01T24:00:00Z",
+        49_999: "2025-02-29T10:00:00Z",
+    }
+    for row, text in impossible.items():
+        strings[row] = text
+    parsed = parse_iso(pa.array(strings))
+    wall, offset = parse_with_regex(pa.array(strings), z_is_local=False)
+    np.testing.assert_array_equal(parsed.wall, wall)
+    np.testing.assert_array_equal(parsed.offset_minutes, offset)
+    assert np.flatnonzero(parsed.invalid).tolist() == sorted(impossible)
