@@ -2,6 +2,7 @@
 against an independent computation, and API text that is never a formula."""
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -13,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import pyarrow as pa
 import pytest
 from builders import audit, credit, manual_use, rules_file, use, write_snapshot
 from openpyxl.utils import get_column_letter
@@ -638,3 +640,27 @@ def test_libreoffice_opens_the_workpaper_and_reads_the_credits(sample, tmp_path)
     assert tuple(lines[0]) == CREDIT_HEADER
     statuses = {int(line[0]): line[-1] for line in lines[1:]}
     assert statuses == {i: row["Status"] for i, row in _credits_by_id(workbook).items()}
+
+
+def test_infinity_in_a_column_of_amounts_is_text_and_the_rest_stay_amounts():
+    """An XML number cannot hold infinity: such a cell shows its text, and its neighbours
+    keep their currency format."""
+    amounts = pa.array([1.5, float("inf"), None, -float("inf"), -2.25])
+    table = spreadsheet.Table(
+        [pa.array([1, 2, 3, 4, 5]), amounts],
+        5,
+        frozenset({1}),
+        pa.array(["GBP", "GBP", "EUR", None, "EUR"]),
+    )
+    sheet = spreadsheet.Sheet("Amounts", ("Id", "Amount"), table)
+    properties = spreadsheet.Properties("recon test", "infinity", dt.datetime(2025, 12, 31))
+    data = spreadsheet.write_workbook([sheet], properties, ["GBP", "EUR"])
+    rows = list(openpyxl.load_workbook(io.BytesIO(data))["Amounts"].iter_rows(min_row=2))
+    shown = [(row[1].value, row[1].number_format) for row in rows]
+    assert shown == [
+        (1.5, '#,##0.00## "GBP"'),
+        ("inf", "General"),
+        (None, "General"),
+        ("-inf", "General"),
+        (-2.25, '#,##0.00## "EUR"'),
+    ]

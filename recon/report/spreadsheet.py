@@ -529,17 +529,18 @@ def _rows(sheet: Sheet, book: _Book) -> Iterator[bytes]:
     first = top + 2  # the row number of the first data row
     letters = [column_letter(number) for number in range(1, len(table.columns) + 1)]
     money_styles = book.styles.money_styles(table.currency) if table.money else None
+    columns = [_finite_or_cells(values, index, table) for index, values in enumerate(table.columns)]
     # Text columns are looked up in the shared strings once, whole.
     texts = {
         index: book.strings.cells(values.slice(0, count))
-        for index, values in enumerate(table.columns)
+        for index, values in enumerate(columns)
         if not isinstance(values, list) and _is_text(values.type)
     }
     for start in range(0, count, _CHUNK):
         stop = min(start + _CHUNK, count)
         numbers = pa.array(np.arange(start + first, stop + first).astype(str), type=pa.string())
         cells = []
-        for index, (letter, values) in enumerate(zip(letters, table.columns, strict=True)):
+        for index, (letter, values) in enumerate(zip(letters, columns, strict=True)):
             ref = f'<c r="{letter}'
             if index in texts:
                 ends, positions = texts[index]
@@ -552,6 +553,23 @@ def _rows(sheet: Sheet, book: _Book) -> Iterator[bytes]:
         rows = pc.binary_join_element_wise('<row r="', numbers, '">', *cells, "</row>", "")
         yield _concatenated(rows)
     yield _rows_xml(sheet.after, count + first, book)
+
+
+def _finite_or_cells(values: pa.Array | list[Any], index: int, table: Table) -> Any:
+    """A float column holding infinity as a list, cell by cell, where infinity is shown as
+    its text (an XML number cannot hold it); amounts wrapped in ``Money``."""
+    if isinstance(values, list) or not pa.types.is_floating(values.type):
+        return values
+    if not pc.any(pc.is_inf(values)).as_py():
+        return values
+    cells = values.to_pylist()
+    if index in table.money and table.currency is not None:
+        codes = table.currency.to_pylist()
+        cells = [
+            None if cell is None else Money(cell, code)
+            for cell, code in zip(cells, codes, strict=True)
+        ]
+    return cells
 
 
 def _is_text(kind: pa.DataType) -> bool:
