@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from recon import report
     from recon.report import context as report_context
     from recon.report import html as report_html
+    from recon.report.formats import BY_NAME, DEFAULT_FORMATS
 
     if not (args.snapshot / "planted.json").exists():
         subprocess.run(
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         timings.setdefault("context", []).append(time.perf_counter() - began)
         for fmt, name in report.FORMATS.items():
             began = time.perf_counter()
-            rendered = report._render(fmt, context)
+            rendered = BY_NAME[fmt].render(context)
             timings.setdefault(fmt, []).append(time.perf_counter() - began)
             sizes[name] = len(rendered.encode() if isinstance(rendered, str) else rendered)
             if fmt == "html":
@@ -122,8 +123,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{step:<16}{min(seconds):>9.2f}{statistics.median(seconds):>10.2f}  {size}")
     total = min(timings["write_reports"])
     verdict = "meets" if total <= GOAL_SECONDS else "MISSES"
-    formats = ", ".join(report.FORMATS.values())
+    formats = ", ".join(report.FORMATS[fmt] for fmt in DEFAULT_FORMATS)  # what write_reports writes
     print(f"\nall formats ({formats}): {total:.2f} s, goal <= {GOAL_SECONDS:.0f} s: {verdict}")
+    print(
+        f"of which the workpaper, report.xlsx: {min(timings['xlsx']):.2f} s "
+        f"(issue 12's goal for all five outputs of `recon audit` on 10M uses, <= "
+        f"{ALL_OUTPUTS_GOAL:.0f} s, is timed by --cli)"
+    )
     return 0 if total <= GOAL_SECONDS else 1
 
 
