@@ -1,9 +1,12 @@
 """report.xlsx: read back cell by cell against findings.json, the credit reconciliation
 against an independent computation, and API text that is never a formula."""
 
+import csv
+import datetime as dt
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,13 +14,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import pyarrow as pa
 import pytest
 from builders import audit, credit, manual_use, rules_file, use, write_snapshot
 from openpyxl.utils import get_column_letter
 
 import recon
+import recon.report.context
 from recon.findings import COLUMNS
 from recon.reconciliation import RECONCILIATION_COLUMNS, credit_reconciliation
+from recon.report import spreadsheet
 from recon.report import xlsx as report_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,7 +115,7 @@ def test_sheets_are_summary_credits_then_each_rule_with_findings(sample):
 @pytest.mark.parametrize("chunk", [None, 3])
 def test_every_rule_sheet_holds_its_findings_cell_by_cell(tmp_path, monkeypatch, chunk):
     if chunk:  # rows are rendered a slice at a time: cross slice boundaries too
-        monkeypatch.setattr(report_xlsx, "_CHUNK", chunk)
+        monkeypatch.setattr(spreadsheet, "_CHUNK", chunk)
     document, workbook, _ = _write(recon.audit(SAMPLE, as_of=AS_OF), tmp_path)
     checked = 0
     for rule in {finding["rule"] for finding in document["findings"]}:
@@ -443,12 +449,13 @@ def test_workbook_is_byte_stable_and_dated_as_of(tmp_path):
     assert first[2] == second[2]
     properties = first[1].properties
     assert str(properties.created) == str(properties.modified) == "2025-12-31 00:00:00"
+    # No entry is dated by the clock: each carries the zip format's zero date, as Excel's own.
     dates = {info.date_time for info in zipfile.ZipFile(io.BytesIO(first[2])).infolist()}
-    assert dates == {(2025, 12, 31, 0, 0, 0)}
+    assert dates == {(1980, 1, 1, 0, 0, 0)}
 
 
 def test_sheets_stop_at_excels_row_limit_and_say_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(report_xlsx, "MAX_ROWS", 2)
+    monkeypatch.setattr(spreadsheet, "MAX_ROWS", 2)
     _, workbook, _ = _write(recon.audit(SAMPLE, as_of=AS_OF), tmp_path)
     sheet = workbook["schema_violation"]
     assert sheet.max_row == 3 and sheet.auto_filter.ref == "A1:P3"
@@ -544,3 +551,116 @@ def test_the_gate_off_is_never_called_a_pass(tmp_path):
         "NOT GATED (--fail-on never): 1 errors"
     )
     assert "PASS" not in verdict[1]
+
+
+def test_every_amount_on_the_credits_sheet_is_the_reconciliations_float_exactly(sample):
+    """Money cells hold the reconciliation's values bit for bit (no rounding on the way to
+    text and back); an amount the reconciliation could not compute is an empty cell."""
+    _, workbook, _ = sample
+    frame = credit_reconciliation(recon.audit(SAMPLE, as_of=AS_OF))
+    rows = _credits_by_id(workbook)
+    names = dict(zip(AMOUNT_COLUMNS, report_xlsx._CREDIT_AMOUNTS, strict=True))
+    checked = 0
+    for record in frame.to_dict("records"):
+        row = rows[int(record["id"])]
+        for header, name in names.items():
+            value = record[name]
+            if value != value:  # NaN: not computed
+                assert row[header] is None, (record["id"], header)
+            else:
+                assert row[header] == value and type(row[header]) in (int, float), (
+                    record["id"],
+                    header,
+                    row[header],
+                    value,
+                )
+            checked += 1
+    assert checked == 4 * 369
+
+
+def test_a_sheet_that_might_pass_4_gib_is_measured_first_and_gives_the_same_bytes(
+    tmp_path, monkeypatch
+):
+    """A sheet whose XML could exceed what a plain zip entry holds is written to a file
+    first, to learn whether it needs zip64; the workbook is the same either way."""
+    result = recon.audit(SAMPLE, as_of=AS_OF)
+    recon.write_reports(result, tmp_path / "streamed", ["xlsx"])
+    monkeypatch.setattr(spreadsheet, "_most", lambda sheet: 1 << 40)
+    recon.write_reports(result, tmp_path / "measured", ["xlsx"])
+    streamed = (tmp_path / "streamed" / "report.xlsx").read_bytes()
+    assert (tmp_path / "measured" / "report.xlsx").read_bytes() == streamed
+
+
+def test_the_sheets_xml_bound_holds_for_the_sample(sample):
+    """``_most`` is an upper bound of each sheet's XML: the size that decides zip64."""
+    _, workbook, data = sample
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    sizes = {
+        info.filename: info.file_size
+        for info in archive.infolist()
+        if info.filename.startswith("xl/worksheets/")
+    }
+    assert len(sizes) == len(workbook.sheetnames)
+    # re-render the sheets to read the bound report_xlsx gives each
+    context = recon.report.context.build_context(recon.audit(SAMPLE, as_of=AS_OF), ["xlsx"])
+    paper = report_xlsx.Workpaper.of(context)
+    sheets = [sheet for make in report_xlsx._SHEETS for sheet in make(paper)]
+    sheets = [report_xlsx._summary_sheet(paper, sheets), *sheets]
+    for number, sheet in enumerate(sheets, start=1):
+        assert sizes[f"xl/worksheets/sheet{number}.xml"] < spreadsheet._most(sheet), sheet.title
+
+
+@pytest.mark.skipif(
+    shutil.which("libreoffice") is None and shutil.which("soffice") is None,
+    reason="LibreOffice is not installed (not installed for this test)",
+)
+def test_libreoffice_opens_the_workpaper_and_reads_the_credits(sample, tmp_path):
+    """A real spreadsheet application opens the file and finds every credit's status."""
+    _, workbook, data = sample
+    (tmp_path / "report.xlsx").write_bytes(data)
+    office = shutil.which("libreoffice") or shutil.which("soffice")
+    converted = subprocess.run(
+        [
+            office,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+            "--outdir",
+            str(tmp_path / "csv"),
+            str(tmp_path / "report.xlsx"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert converted.returncode == 0, converted.stderr
+    credits = tmp_path / "csv" / "report-Credits.csv"  # -1 above: each sheet to its own file
+    lines = list(csv.reader(credits.read_text(encoding="utf-8").splitlines()))
+    assert tuple(lines[0]) == CREDIT_HEADER
+    statuses = {int(line[0]): line[-1] for line in lines[1:]}
+    assert statuses == {i: row["Status"] for i, row in _credits_by_id(workbook).items()}
+
+
+def test_infinity_in_a_column_of_amounts_is_text_and_the_rest_stay_amounts():
+    """An XML number cannot hold infinity: such a cell shows its text, and its neighbours
+    keep their currency format."""
+    amounts = pa.array([1.5, float("inf"), None, -float("inf"), -2.25])
+    table = spreadsheet.Table(
+        [pa.array([1, 2, 3, 4, 5]), amounts],
+        5,
+        frozenset({1}),
+        pa.array(["GBP", "GBP", "EUR", None, "EUR"]),
+    )
+    sheet = spreadsheet.Sheet("Amounts", ("Id", "Amount"), table)
+    properties = spreadsheet.Properties("recon test", "infinity", dt.datetime(2025, 12, 31))
+    data = spreadsheet.write_workbook([sheet], properties, ["GBP", "EUR"])
+    rows = list(openpyxl.load_workbook(io.BytesIO(data))["Amounts"].iter_rows(min_row=2))
+    shown = [(row[1].value, row[1].number_format) for row in rows]
+    assert shown == [
+        (1.5, '#,##0.00## "GBP"'),
+        ("inf", "General"),
+        (None, "General"),
+        ("-inf", "General"),
+        (-2.25, '#,##0.00## "EUR"'),
+    ]

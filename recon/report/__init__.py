@@ -8,7 +8,7 @@ The package, by module:
 - ``templates``: the Jinja environment (autoescape for HTML, ``StrictUndefined``)
   and its filters, Markdown escaping among them;
 - ``findings_json``, ``markdown``, ``html`` (with ``evidence`` and ``charts``),
-  ``junit``, ``xlsx``: one renderer each;
+  ``junit``, ``xlsx`` (with ``spreadsheet``, the .xlsx file format): one renderer each;
 - ``writing``: every output of a run written together or not at all.
 
 Reports read the audit's derived values (``recon.derived``) and the rules'
