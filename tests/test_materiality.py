@@ -408,3 +408,33 @@ def test_recon_run_refuses_fail_on_material_without_a_table_before_fetching(tmp_
     assert run.returncode == 2 and run.stderr.count("\n") == 1
     assert "--fail-on material needs materiality thresholds" in run.stderr
     assert not (tmp_path / "out" / "snapshot").exists()
+
+
+def test_the_workpaper_has_a_materiality_sheet_with_the_summarys_figures(tmp_path):
+    import openpyxl
+
+    snapshot = _snapshot(tmp_path / "s")
+    out = tmp_path / "out"
+    options = ["--rules", _rules(tmp_path), "--waivers", _waive_credit_3(tmp_path / "w.toml")]
+    options += ["--out", out, "-q", "--as-of", "2025-12-31", "--fail-on", "material"]
+    done = subprocess.run(
+        [sys.executable, "-m", "recon", "audit", snapshot, *options],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1, done.stderr
+    summary = json.loads((out / "findings.json").read_text())["summary"]["materiality"]
+    book = openpyxl.load_workbook(out / "report.xlsx", read_only=True)
+    assert book.sheetnames.index("Materiality") < book.sheetnames.index("balance_mismatch")
+    rows = list(book["Materiality"].iter_rows(values_only=True))
+    header, table = rows[0], {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:3]}
+    assert header[:3] == ("currency", "findings", "sum |impact|")
+    for entry in summary["by_currency"]:
+        row = table[entry["currency"]]
+        assert row["findings"] == entry["findings"]
+        assert Decimal(str(row["sum |impact|"])) == Decimal(entry["sum"])
+        assert Decimal(str(row["waived sum"])) == Decimal(entry["waived"]["sum"])
+    assert table["GBP"]["standing"] == "reaches overall"
+    assert table["GBP"]["at or above clearly trivial sum"] == 30.0
+    assert table["EUR"]["standing"] == "no thresholds"
+    assert any("Gates this run" in str(row[0]) for row in rows[3:] if row and row[0])

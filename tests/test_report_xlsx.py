@@ -108,7 +108,15 @@ def sample(tmp_path_factory):
 def test_sheets_are_summary_credits_then_each_rule_with_findings(sample):
     document, workbook, _ = sample
     with_findings = [r["rule"] for r in document["summary"]["rules"] if r["findings"]]
-    assert workbook.sheetnames == ["Summary", "Credits", "Credit totals", *with_findings]
+    # The sample's findings move money, so the materiality sheet is there (no thresholds).
+    assert document["summary"]["materiality"]["by_currency"]
+    assert workbook.sheetnames == [
+        "Summary",
+        "Credits",
+        "Credit totals",
+        "Materiality",
+        *with_findings,
+    ]
     assert len(with_findings) == 17
 
 
@@ -197,7 +205,13 @@ def test_skipped_rules_show_their_reason_and_no_sheet(tmp_path):
     assert rows["extra_service_orphan"][1:5] == ("skipped", "error", None, 0)
     assert rows["extra_service_orphan"][8].startswith("no coworkerextraservices file")
     assert rows["balance_mismatch"][9] == "balance_mismatch"
-    assert workbook.sheetnames == ["Summary", "Credits", "Credit totals", "balance_mismatch"]
+    assert workbook.sheetnames == [
+        "Summary",
+        "Credits",
+        "Credit totals",
+        "Materiality",
+        "balance_mismatch",
+    ]
 
 
 # --- the credit reconciliation -------------------------------------------------------------

@@ -12,6 +12,8 @@ Sheets, in order:
 - **Credit totals**: the reconciliation summed per location and currency.
 - the sheets a caller adds in ``context["extra_sheets"]`` (a close's Roll-forward,
   Breakage, Maturity and After-close), each ``(title, header, rows)``.
+- **Materiality**: the findings' money per currency against the rule set's thresholds
+  (``context["materiality"]``), when a finding moves money or thresholds are set.
 - **One sheet per rule with findings**, named by its rule id, holding every
   findings.json column. Money rules (``MONEY_RULES``) show ``expected`` and
   ``actual`` in the credit's currency.
@@ -31,6 +33,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -156,6 +159,65 @@ def _totals_sheet(paper: Workpaper) -> list[Sheet]:
     return [Sheet(_TOTALS, _SUBTOTALS_HEADER, table)]
 
 
+_MATERIALITY_HEADER = (
+    "currency",
+    "findings",
+    "sum |impact|",
+    "waived",
+    "waived sum",
+    "below clearly trivial",
+    "below clearly trivial sum",
+    "at or above clearly trivial",
+    "at or above clearly trivial sum",
+    "clearly_trivial",
+    "performance",
+    "overall",
+    "standing",
+)
+
+
+def _materiality_sheet(paper: Workpaper) -> list[Sheet]:
+    """The findings' money per currency against the rule set's thresholds, as the audit
+    computed it (waived findings included: an accepted misstatement is still one)."""
+    view = paper.context["materiality"]
+    if not view["shown"]:
+        return []
+
+    def amount(text: str | None) -> float | None:  # exact in findings.json; a number here
+        return None if text is None else float(Decimal(text))
+
+    rows = []
+    for entry in view["by_currency"]:
+        below = entry["below_clearly_trivial"] or {}
+        above = entry["at_or_above_clearly_trivial"] or {}
+        limits = entry["thresholds"] or {}
+        rows.append(
+            [
+                entry["label"],
+                entry["findings"],
+                amount(entry["sum"]),
+                entry["waived"]["count"],
+                amount(entry["waived"]["sum"]),
+                below.get("count"),
+                amount(below.get("sum")),
+                above.get("count"),
+                amount(above.get("sum")),
+                amount(limits.get("clearly_trivial")),
+                amount(limits.get("performance")),
+                amount(limits.get("overall")),
+                entry["standing_text"],
+            ]
+        )
+    note = (
+        "Gates this run (--fail-on material): exit 1 when a currency's sum at or above clearly "
+        "trivial reaches overall."
+        if view["gated"]
+        else "Not a gate in this run (--fail-on material makes it one)."
+    )
+    header = _MATERIALITY_HEADER
+    return [Sheet("Materiality", header, Table.of_rows(rows, len(header)), after=[[], [note]])]
+
+
 def _added_sheets(paper: Workpaper) -> list[Sheet]:
     """The sheets the caller adds (a close's roll-forward and the like), as given."""
     return [
@@ -182,6 +244,7 @@ _SHEETS: tuple[Callable[[Workpaper], list[Sheet]], ...] = (
     _credits_sheet,
     _totals_sheet,
     _added_sheets,
+    _materiality_sheet,
     _rule_sheets,
 )
 """The sheets after the Summary, in order."""

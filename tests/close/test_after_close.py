@@ -171,7 +171,7 @@ def test_the_workpaper_has_the_close_sheets_and_a_sign_off_block(bundles):
     root, _, _ = bundles
     book = openpyxl.load_workbook(root / "close-2025-11" / "report.xlsx", read_only=True)
     names = book.sheetnames
-    assert names[3:7] == ["Roll-forward", "Breakage", "Maturity", "After-close"]
+    assert names[3:8] == ["Roll-forward", "Breakage", "Maturity", "After-close", "Materiality"]
     top = list(book["Summary"].iter_rows(max_row=3, values_only=True))
     assert [row[0] for row in top] == ["Prepared by", "Reviewed by", "Date"]
     assert not any(row[1:] and any(row[1:]) for row in top)  # empty cells to fill in
