@@ -1,9 +1,10 @@
-"""A close computed from an audit: the three tables, the close's findings, the verdict.
+"""A close: the audit as of the period end, the three tables and the close's findings.
 
-``close_audit`` takes an audit made as of the period end and adds what the month-end
-close finds (``rollforward_unexplained``, and with a previous close the four change
-kinds) to its findings, summary and exit status, so every report and the exit status
-judge the close and the audit together.
+``close_snapshot`` audits the snapshot with the close's own rules (``rollforward_unexplained``,
+and with a previous close the four change kinds) run inside the audit, after the rule
+set's, on the same derived views: the audit then fingerprints, baselines, waives, sums
+and gates them with the rest, so every report and the exit status judge the close and
+the audit together.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ UNEXPLAINED = "rollforward_unexplained"
 CLOSE_RULES: tuple[str, ...] = (UNEXPLAINED, *CHANGE_RULES)
 """The close's own rules: all of severity error (contract section 6)."""
 _MADE = (*findings.COLUMNS[: -len(findings.AUDIT_COLUMNS)], "impact", "currency")
-"""What the close's own findings are made with; ``_merge`` adds the rest of the columns."""
+"""What the close's own findings are made with (the audit adds the rest of the columns)."""
 
 
 @dataclass(frozen=True)
