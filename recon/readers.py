@@ -38,6 +38,7 @@ import json
 import math
 import re
 import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -239,7 +240,9 @@ def _read_jsonl(path: Path, entity: Entity, block_size: int) -> RawTable:
         parsing: Future[RawTable] | None = None
         for first_line, block in _line_blocks(path, block_size):
             records = _screen(block)
-            following = parser.submit(_read_block, path, entity, block, first_line, records)
+            # Searched here, while the previous block is parsed: numpy releases the GIL too.
+            long = _long_number_lines(block) if records is not None else None
+            following = parser.submit(_read_block, path, entity, block, first_line, records, long)
             if parsing is not None:
                 tables.append(parsing.result())
             parsing = following
@@ -249,34 +252,47 @@ def _read_jsonl(path: Path, entity: Entity, block_size: int) -> RawTable:
 
 
 def _read_block(
-    path: Path, entity: Entity, block: bytes | bytearray, first_line: int, records: int | None
+    path: Path,
+    entity: Entity,
+    block: bytes | bytearray,
+    first_line: int,
+    records: int | None,
+    long: np.ndarray | None = None,
 ) -> RawTable:
-    """One block; ``records`` is what ``_screen`` found (None: not for pyarrow)."""
+    """One block; ``records`` is what ``_screen`` found (None: not for pyarrow), ``long``
+    what ``_long_number_lines`` found (None: search it here)."""
     if records is not None:
         for schema in (typed_schema(entity), text_schema(entity)):
             table = _pyarrow_block(block, schema)
             if table is not None and table.num_rows == records:
                 raw = _exact_amounts(RawTable(_columns(table), table.num_rows), entity)
-                return _with_long_numbers(raw, path, block, first_line, entity)
+                if long is None:
+                    long = _long_number_lines(block)
+                return _with_long_numbers(raw, path, block, first_line, entity, long)
             if table is not None:
                 break  # more values than lines: a line holds two; json names it
     return _exact_amounts(records_to_table(list(_jsonl_records(path, block, first_line))), entity)
 
 
 _EIGHT_IN_A_ROW = np.uint64(0x0101010101010101)
+_SCRATCH = threading.local()
 
 
 def _with_long_numbers(
-    raw: RawTable, path: Path, block: bytes | bytearray, first_line: int, entity: Entity
+    raw: RawTable,
+    path: Path,
+    block: bytes | bytearray,
+    first_line: int,
+    entity: Entity,
+    lines: np.ndarray,
 ) -> RawTable:
     """``raw`` (read by pyarrow, whose numbers are doubles) with the exact value of each
     amount that no double holds, read again by ``json`` from its line.
 
     Only a number of more than 15 significant digits can be one, and its text is a run of
     at least 16 digits and points; the block is searched for such runs in bulk, so only the
-    lines that hold one are parsed again.
+    lines that hold one (``lines``: offsets from ``_long_number_lines``) are parsed again.
     """
-    lines = _long_number_lines(block)
     if not len(lines):
         return raw
     names = _amount_names(entity)
@@ -308,10 +324,15 @@ def _long_number_lines(block: bytes | bytearray) -> np.ndarray:
     it tell whether the run reaches 16. Three passes over the bytes, all in numpy.
     """
     data = np.frombuffer(block, dtype=np.uint8)
-    size = len(data) // 8 * 8
-    if size < 16:
-        size = 0
-    inside = (data[:size] - np.uint8(ord("."))) < 12  # . / 0-9
+    size = len(data) // 8 * 8 if len(data) >= 16 else 0
+    # One reused buffer: two fresh arrays of a block's size cost more in page faults than
+    # the arithmetic itself.
+    scratch = getattr(_SCRATCH, "buffer", None)
+    if scratch is None or len(scratch) < size:
+        scratch = _SCRATCH.buffer = np.empty(max(size, 1), dtype=np.uint8)
+    inside = scratch[:size]
+    np.subtract(data[:size], np.uint8(ord(".")), out=inside)
+    inside = np.less(inside, 12, out=inside.view(np.bool_))  # . / 0-9
     words = np.flatnonzero(inside.view(np.uint64) == _EIGHT_IN_A_ROW)
     if not len(words):
         return words

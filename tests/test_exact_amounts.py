@@ -8,6 +8,7 @@ audit, and reads findings.json as written.
 
 from __future__ import annotations
 
+import decimal
 import json
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from builders import AS_OF, STEMS, audit, credit, finding, outcome, use, write_file
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from recon import findings, money, readers
@@ -250,18 +251,23 @@ def test_json_lines_blocks_keep_exact_amounts_on_every_path(tmp_path, monkeypatc
     seed=st.integers(min_value=0, max_value=10**40),
     form=st.sampled_from(("json", "jsonl", "parquet_decimal")),
 )
+@example(digits=29, decimals=0, seed=6, form="json")  # past Decimal's 28 default digits
+@example(digits=29, decimals=3, seed=6, form="jsonl")
+@example(digits=17, decimals=0, seed=0, form="parquet_decimal")  # 99999999999999999
 def test_any_long_amount_ties_out_exactly(tmp_path_factory, digits, decimals, seed, form):
     """A total of ``digits`` significant digits less one unit of its last place is what one
     use of that unit leaves: judged clean; a cent more is a mismatch of exactly a cent."""
-    unit = Decimal(1).scaleb(-decimals)
-    total = Decimal(10 ** (digits - 1) + seed % (9 * 10 ** (digits - 1))).scaleb(-decimals)
-    remaining = total - unit
+    with decimal.localcontext() as exact:
+        exact.prec = 100  # the test's own arithmetic, not rounded to 28 digits
+        unit = Decimal(1).scaleb(-decimals)
+        total = Decimal(10 ** (digits - 1) + seed % (9 * 10 ** (digits - 1))).scaleb(-decimals)
+        remaining, spent = total - unit, unit + Decimal("0.01")
     directory = tmp_path_factory.mktemp("exact")
     credits, uses = _one_credit(f"{total:f}", f"{remaining:f}", f"{unit:f}")
     clean = audit(_snapshot(directory / "a", form, credits, uses))
     assert outcome(clean, "balance_mismatch").findings == 0
     cent = Decimal("0.01")
-    credits, uses = _one_credit(f"{total:f}", f"{remaining:f}", f"{unit + cent:f}")
+    credits, uses = _one_credit(f"{total:f}", f"{remaining:f}", f"{spent:f}")
     found = finding(audit(_snapshot(directory / "b", form, credits, uses)), "balance_mismatch")
     assert Decimal(str(found["actual"])) - Decimal(str(found["expected"])) == cent
 
