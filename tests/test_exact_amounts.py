@@ -280,3 +280,21 @@ def test_exact_numbers_are_json_number_literals_and_read_back_exactly():
     text = findings.dumps({"a": value, "b": [money.ExactNumber("9007199254740993.50")]})
     assert text == '{"a": 12345678901234567890123.45, "b": [9007199254740993.5]}'
     assert findings.from_json_text("12345678901234567890123.45") == value
+
+
+def test_a_close_writes_amounts_beyond_a_double_with_every_digit(tmp_path):
+    from closes import row
+
+    from recon.closing import Basis, close_audit, parse_period
+
+    credits, uses = _one_credit(
+        "1234567890123456789012345.67", "1234567890123456789012344.66", "1.01"
+    )
+    uses[0]["CreatedOn"] = "2025-03-14T09:00:00Z"
+    snapshot = _snapshot(tmp_path / "snapshot", "jsonl", credits, uses)
+    month = parse_period("2025-03")
+    closed = close_audit(audit(snapshot, as_of=month.as_of), month, Basis("recorded"), None)
+    got = row(closed)
+    assert got["issued"] == "1234567890123456789012345.67"
+    assert got["used_bookings"] == "1.01"
+    assert got["expired"] == "1234567890123456789012344.66"  # lapsed at the end of March
