@@ -12,6 +12,7 @@ import decimal
 import json
 import subprocess
 import sys
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -298,3 +299,20 @@ def test_a_close_writes_amounts_beyond_a_double_with_every_digit(tmp_path):
     assert got["issued"] == "1234567890123456789012345.67"
     assert got["used_bookings"] == "1.01"
     assert got["expired"] == "1234567890123456789012344.66"  # lapsed at the end of March
+
+
+def test_the_workpaper_is_written_beside_ordinary_amounts(tmp_path):
+    """A location whose sums no double holds beside one whose sums are ordinary: the
+    workpaper is written, its findings sheet with every digit."""
+    credits, uses = _one_credit("1234567890123456789012345.67", "1.01", "1.02")
+    credits.append(credit(2, BusinessId=2))
+    snapshot = _snapshot(tmp_path / "snapshot", "jsonl", credits, uses)
+    out = tmp_path / "out"
+    command = ["audit", str(snapshot), "--out", str(out), "--as-of", AS_OF, "--format", "xlsx"]
+    run = subprocess.run([sys.executable, "-m", "recon", *command], capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr
+    with zipfile.ZipFile(out / "report.xlsx") as book:
+        sheets = "".join(
+            book.read(name).decode() for name in book.namelist() if "worksheets/sheet" in name
+        )
+    assert "1234567890123456789012344.66" in sheets  # balance_mismatch's expected
