@@ -13,6 +13,7 @@ import datetime as dt
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -310,7 +311,7 @@ def _with_amounts(found: pd.DataFrame) -> pd.DataFrame:
     typed = {}
     for name, column in zip(findings.AMOUNT_COLUMNS, findings.JSON_TEXT_COLUMNS, strict=True):
         values = [
-            value if isinstance(value, int | float) and not isinstance(value, bool) else None
+            _typed_amount(value)
             for value in map(findings.from_json_text, found[column].to_numpy(dtype=object))
         ]
         typed[name] = pd.array(
@@ -318,6 +319,13 @@ def _with_amounts(found: pd.DataFrame) -> pd.DataFrame:
             dtype="Float64",
         )
     return found.assign(**typed)
+
+
+def _typed_amount(value: Any) -> float | int | None:
+    """A finding's number for a Float64 column (an exact one as its nearest float)."""
+    if isinstance(value, Decimal):
+        return float(value)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _run(rule: Rule, derived: Derived) -> tuple[RuleOutcome, pd.DataFrame | None]:

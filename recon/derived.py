@@ -199,7 +199,7 @@ class Derived:
     def scale(self) -> money.Scale:
         """The unit of this audit's arithmetic: fine enough for every amount of the
         snapshot (as sent) and for the tolerance, so no amount is rounded."""
-        columns = []
+        columns, exact = [], []
         for entity in (CREDIT, CREDIT_USE, ALLOWANCE, ALLOWANCE_USE):
             if entity not in self.snapshot:
                 continue
@@ -208,12 +208,18 @@ class Derived:
             names += [entity.balance.total, entity.balance.remaining] if entity.balance else []
             for name in names:
                 values = data.frame[name].to_numpy(dtype="float64", na_value=np.nan)
-                columns.append(np.where(data.valid(name), values, np.nan))
-        return money.Scale.of(columns, self.ruleset.tolerance)
+                values = np.where(data.valid(name), values, np.nan)
+                sent = data.exact.get(name, {})
+                values[list(sent)] = np.nan  # their floats are not what was sent
+                columns.append(values)
+                exact.extend(sent.values())
+        return money.Scale.of(columns, self.ruleset.tolerance, exact=exact)
 
-    def units(self, values: pd.Series) -> np.ndarray:
-        """Exact units of an amount column at this audit's scale."""
-        return money.to_units(values, self.scale)
+    def units(self, values: pd.Series, entity: Entity) -> np.ndarray:
+        """Exact units of ``values``, a column of ``entity``'s frame (or rows of it), at this
+        audit's scale: the amounts no float holds are counted from their exact values."""
+        exact = self[entity].exact.get(str(values.name))
+        return money.to_units(values, self.scale, exact=exact)
 
     @cached_property
     def tolerance_units(self) -> int:
@@ -366,8 +372,8 @@ class Derived:
     def _balances(self, parent: Entity, ledger: Ledger, *, needs_uses: bool) -> Balances:
         assert parent.balance is not None
         frame = self[parent].frame
-        total = self.units(frame[parent.balance.total])
-        remaining = self.units(frame[parent.balance.remaining])
+        total = self.units(frame[parent.balance.total], parent)
+        remaining = self.units(frame[parent.balance.remaining], parent)
         spent = ledger.units
         if object in (total.dtype, remaining.dtype, spent.dtype):
             # Amounts beyond int64 sums: all three as Python integers, so no arithmetic
@@ -415,7 +421,7 @@ class Derived:
             counted[keyed[repeats]] = False
         size = len(parents.frame)
         amount_valid = valid & amounts.notna().to_numpy()
-        use_units = np.where(amount_valid, self.units(amounts), 0)
+        use_units = np.where(amount_valid, self.units(amounts, child), 0)
         units = np.zeros(size, dtype=use_units.dtype)
         if use_units.dtype == object:
             units[:] = 0  # Python integers: sums of any size stay exact

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
+import secrets
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .entities import Entity
+from .money import ExactNumber, exact_float, literal
 
 RULE_COLUMNS: tuple[str, ...] = (
     "entity",
@@ -127,6 +130,8 @@ def json_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return _duration_text(value)
+    if isinstance(value, ExactNumber):
+        return value  # a number with more digits than a float holds: ``dumps`` writes them all
     if isinstance(value, Decimal):
         return str(value)  # its exact digits, as text: a float would round them
     if isinstance(value, bytes | bytearray | memoryview):
@@ -143,19 +148,53 @@ def as_json_text(values: pd.Series) -> pd.Series:
     for a column whose values are numbers for one rule and text for another, and exactly
     what findings.json writes (``from_json_text`` reads it back)."""
     texts = [
-        None
-        if value is None or value is pd.NA
-        else json.dumps(json_value(value), ensure_ascii=False, sort_keys=True)
+        None if value is None or value is pd.NA else _json_text(value)
         for value in values.astype(object).tolist()
     ]
     return pd.Series(pd.array(texts, dtype=pd.StringDtype()), index=values.index)
 
 
+def _json_text(value: Any) -> str:
+    if isinstance(value, ExactNumber):
+        return str(value)
+    if isinstance(value, list | tuple | dict):
+        return dumps(json_value(value), sort_keys=True)  # may hold exact numbers
+    return json.dumps(json_value(value), ensure_ascii=False, sort_keys=True)
+
+
 def from_json_text(value: Any) -> Any:
-    """The value a JSON-text cell holds (None for NA)."""
+    """The value a JSON-text cell holds (None for NA); a number no float holds comes back as
+    its ``ExactNumber``."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
-    return json.loads(value)
+    return json.loads(value, parse_float=exact_float)
+
+
+def dumps(document: Any, **options: Any) -> str:
+    """``json.dumps(document, **options)`` (``ensure_ascii`` off unless given), with every
+    ``ExactNumber`` written as a number literal of all its digits.
+
+    ``json`` writes only floats as numbers, so each exact number goes through as a string
+    holding a marker no data can forge (a fresh random token), then becomes its literal.
+    """
+    options.setdefault("ensure_ascii", False)
+    token = secrets.token_hex(8)
+    found = False
+
+    def exact(value: Any) -> Any:
+        nonlocal found
+        if isinstance(value, ExactNumber):
+            found = True
+            return f"{token}:{literal(value)}"
+        if fallback is None:
+            raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+        return fallback(value)
+
+    fallback = options.pop("default", None)
+    text = json.dumps(document, default=exact, **options)
+    if not found:
+        return text
+    return re.sub(f'"{token}:([^"]*)"', lambda match: match.group(1), text)
 
 
 def _duration_text(value: dt.timedelta) -> str:

@@ -13,11 +13,19 @@ Units are int64 while every value and every sum of them fits (what real ledgers
 need, at vectorised speed); otherwise they are Python integers in object arrays,
 which numpy adds exactly at any size (the rare amount of 30 digits, or of
 1e-30, is judged, not rejected). Nothing is rounded on the way.
+
+An amount a double cannot hold (``9007199254740993``, or any of more than 17 significant
+digits) is read as an ``ExactNumber``: its exact decimal, kept beside the float64 column
+that every rule reads (``TypedEntity.exact``), and used in its place for units, for the
+scale and for what findings show. ``exact_float`` is the JSON hook that keeps them; a
+double stays the float it is, so the usual amount costs nothing more.
 """
 
 from __future__ import annotations
 
+import decimal
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,6 +40,94 @@ _EXACT_LIMIT = 2.0**53
 """Floats below this are whole numbers exactly, so rint(x * 10**k) is exact."""
 _INT64_SAFE = 2**62
 """Sums of int64 units must stay below this; beyond it, units are Python integers."""
+_FLOAT_DIGITS = 15
+"""A decimal of at most this many significant digits is the shortest decimal of its nearest
+double, so the float holds it exactly; beyond it, each value is checked."""
+_LITERAL_LIMIT = 60
+"""An exact number's literal is plain digits up to this length, else in E notation."""
+
+
+class ExactNumber(Decimal):
+    """A number as the source sent it, where no double holds it: ``9007199254740993``,
+    ``12345678901234567890123.45``. Its ``str`` is a JSON number literal with every digit
+    (findings.json, reports and the workpaper write it so); a ``Decimal`` otherwise."""
+
+    def __str__(self) -> str:
+        return literal(self)
+
+    def __repr__(self) -> str:
+        return f"ExactNumber('{literal(self)}')"
+
+
+def exact_float(text: str) -> float | ExactNumber:
+    """A JSON number literal with a fraction or an exponent, as ``json``'s ``parse_float``:
+    the float when its shortest decimal is what ``text`` says, else the ``ExactNumber``.
+
+    Beyond a double's range the float is infinite, as every reader makes it (a violation).
+    """
+    if len(text) <= _FLOAT_DIGITS + 1 and "e" not in text and "E" not in text:
+        return float(text)  # at most 15 digits and a point: the float is exact
+    value = float(text)
+    if not math.isfinite(value):
+        return value
+    exact = ExactNumber(text)
+    return value if Decimal(repr(value)) == exact else exact
+
+
+def exact_number(value: int | Decimal) -> float | ExactNumber:
+    """``value`` as a float when the float is exactly it, else as an ``ExactNumber``
+    (an integer beyond 2**53, a decimal of more than 15 significant digits)."""
+    if isinstance(value, int) and -(2**53) <= value <= 2**53:
+        return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return ExactNumber(value)
+    if isinstance(value, int):
+        return number if math.isfinite(number) and int(number) == value else ExactNumber(value)
+    if math.isfinite(number) and Decimal(repr(number)) == value:
+        return number
+    return ExactNumber(value)
+
+
+def literal(value: Decimal) -> str:
+    """``value`` as a JSON number literal with every digit and no trailing zero:
+    ``9007199254740993``, ``0.1000000000000000055``, ``1E-70``."""
+    sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):
+        raise ValueError(f"{value} is not a finite number")
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if len(text) > _LITERAL_LIMIT:
+        significant = "".join(map(str, digits)).rstrip("0") or "0"
+        exponent += len(digits) - len(significant)
+        text = f"{'-' if sign else ''}{significant}E{exponent:+d}"
+    return "0" if text in ("-0", "") else text
+
+
+def decimals_of_exact(value: Decimal) -> int:
+    """How many decimals ``value`` has, trailing zeros aside."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing)) if any(digits) else 0
+
+
+def decimal_units(value: Decimal, scale: Scale) -> int:
+    """``value`` in units of ``scale``, exactly (half to even beyond its decimals, which a
+    scale from ``Scale.of`` over the same values never needs)."""
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    magnitude = int("".join(map(str, digits)) or "0")
+    shift = exponent + scale.decimals
+    if shift >= 0:
+        magnitude *= 10**shift
+    else:
+        quotient, remainder = divmod(magnitude, 10**-shift)
+        twice = 2 * remainder
+        magnitude = quotient + (twice > 10**-shift or (twice == 10**-shift and quotient % 2))
+    return -magnitude if sign else magnitude
 
 
 @dataclass(frozen=True)
@@ -46,11 +142,19 @@ class Scale:
         return 10**self.decimals
 
     @classmethod
-    def of(cls, columns: list[np.ndarray], tolerance: float, *, least: int = 2) -> Scale:
-        """The finest scale any amount of ``columns`` or the tolerance needs (at least
-        ``least`` decimals, so money shows its cents)."""
+    def of(
+        cls,
+        columns: list[np.ndarray],
+        tolerance: float,
+        *,
+        least: int = 2,
+        exact: Iterable[Decimal] = (),
+    ) -> Scale:
+        """The finest scale any amount of ``columns``, any ``exact`` amount or the
+        tolerance needs (at least ``least`` decimals, so money shows its cents)."""
         needed = [least, decimals_of_number(tolerance)]
         needed += [int(decimals_of(column).max(initial=0)) for column in columns]
+        needed += [decimals_of_exact(value) for value in exact]
         return cls(max(needed))
 
 
@@ -85,9 +189,35 @@ def decimals_of_number(value: float) -> int:
     return max(0, -int(exponent))
 
 
-def to_units(values: np.ndarray | pd.Series, scale: Scale) -> np.ndarray:
+def to_units(
+    values: np.ndarray | pd.Series, scale: Scale, *, exact: Mapping[int, Decimal] | None = None
+) -> np.ndarray:
     """Exact units of ``values`` at ``scale``; missing and non-finite values become 0
-    (callers mask them). int64 when every sum of them fits, else Python integers."""
+    (callers mask them). int64 when every sum of them fits, else Python integers.
+
+    ``exact`` maps rows (the labels of a Series' index, else positions) to the exact
+    decimals of the values their floats do not hold; those rows are counted from them.
+    """
+    units = _float_units(values, scale)
+    if not exact:
+        return units
+    labels = values.index if isinstance(values, pd.Series) else pd.RangeIndex(len(units))
+    rows = np.fromiter(exact, dtype=np.int64, count=len(exact))
+    positions = labels.get_indexer(rows)
+    found = positions >= 0
+    if not found.any():
+        return units
+    replaced = [decimal_units(exact[int(row)], scale) for row in rows[found]]
+    if units.dtype != object:
+        bound = max(abs(unit) for unit in replaced)
+        total = float(np.abs(units).sum(dtype=np.float64)) + float(bound) * len(replaced)
+        if bound >= _INT64_SAFE or total >= _INT64_SAFE:
+            units = units.astype(object)
+    units[positions[found]] = replaced
+    return units
+
+
+def _float_units(values: np.ndarray | pd.Series, scale: Scale) -> np.ndarray:
     floats = _floats(values)
     finite = np.isfinite(floats)
     safe = np.where(finite, floats, 0.0)
@@ -129,11 +259,26 @@ def absolute(units: np.ndarray) -> np.ndarray:
 
 
 def to_float(units: np.ndarray | int, scale: Scale) -> np.ndarray | float:
-    """The float nearest to ``units`` (what findings.json shows as expected/actual)."""
+    """``units`` as numbers for findings.json's expected/actual: the float, which is the exact
+    amount for any of at most 15 significant digits; an ``ExactNumber`` for the rare amount
+    whose float is not it (then the array is of objects)."""
     array = np.asarray(units)
     if array.dtype == object:
-        return np.array([_float(int(unit), scale) for unit in array.ravel()]).reshape(array.shape)
-    return array.astype(np.float64) / float(scale.factor)
+        floats = np.array([_float(int(unit), scale) for unit in array.ravel()], dtype=np.float64)
+        floats = floats.reshape(array.shape)
+    else:
+        floats = array.astype(np.float64) / float(scale.factor)
+    limit = 10**_FLOAT_DIGITS
+    wide = np.flatnonzero(np.asarray((array >= limit) | (array <= -limit), dtype=bool).ravel())
+    if not len(wide):
+        return floats
+    flat, numbers = array.ravel(), floats.astype(object).ravel()
+    for row in wide:
+        amount = Decimal(int(flat[row])).scaleb(-scale.decimals, _WIDE)
+        nearest = float(floats.flat[row])
+        if not (math.isfinite(nearest) and Decimal(repr(nearest)) == amount):
+            numbers[row] = ExactNumber(amount)
+    return numbers.reshape(array.shape) if array.ndim else numbers[0]
 
 
 def to_decimal_text(units: int, scale: Scale) -> str:
@@ -185,6 +330,10 @@ def _exact_units(value: float, scale: Scale) -> int:
         return 0
     exact = Decimal(repr(value)).scaleb(scale.decimals)
     return int(exact.to_integral_value())
+
+
+_WIDE = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+"""A context in which scaling a Decimal by a power of ten is exact."""
 
 
 def _float(units: int, scale: Scale) -> float:

@@ -19,6 +19,11 @@ would guess is a timestamp stays the text the file holds.
 ``.json`` files are parsed with ``json`` and may be a record array, one page
 envelope or an array of envelopes. Parquet is read with pyarrow.
 
+Amounts arrive exact in every form (``exact.amount_column``): ``json`` keeps a number no
+double holds as its ``ExactNumber``; pyarrow reads JSON Lines numbers as doubles, so
+the lines of a block holding a run of 16 or more digits (found in bulk) are read again
+by ``json`` for their exact amounts; Parquet int64 and decimal columns are exact.
+
 What makes a file unreadable, in every form (one line naming file and line or
 record, exit 2): bytes that are not UTF-8, a lone UTF-16 surrogate escape
 (``"\\ud800"``: valid JSON syntax, but no Unicode text), a line or record that is
@@ -30,11 +35,14 @@ infinite number, as pyarrow reads it, so an amount holding one is a violation.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
+import threading
 from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +53,10 @@ import pyarrow.parquet as pq
 
 from .entities import Entity
 from .errors import SnapshotFileError
+from .exact import Exact, amount_column, shifted
 from .fields import ALIASES, FIELDS, PRESENTATIONAL, Kind
 from .files import MAX_FILE_BYTES_VARIABLE, file_limit, open_capped, read_capped
+from .money import ExactNumber, exact_float, exact_number
 from .snapshot import JSON_TEXT, SnapshotFile
 
 Column = pa.Array | pa.ChunkedArray | list
@@ -77,6 +87,9 @@ class RawTable:
 
     columns: dict[str, Column]
     num_rows: int
+    exact: dict[str, Exact] = dataclass_field(default_factory=dict)
+    """For amount columns (``exact.amount_column``): the exact value of each row whose
+    float is not what the file holds."""
 
 
 def read(
@@ -99,8 +112,28 @@ def read(
     except OSError as exc:
         raise SnapshotFileError(f"{file.path}: cannot be read: {exc.strerror or exc}") from exc
     if wanted is not None:
-        raw = RawTable({k: v for k, v in raw.columns.items() if k in wanted}, raw.num_rows)
-    return _without_empty_extras(raw, file.entity)
+        exact = {k: v for k, v in raw.exact.items() if k in wanted}
+        raw = RawTable({k: v for k, v in raw.columns.items() if k in wanted}, raw.num_rows, exact)
+    return _without_empty_extras(_exact_amounts(raw, file.entity), file.entity)
+
+
+def _exact_amounts(raw: RawTable, entity: Entity) -> RawTable:
+    """``raw`` with its amount columns as floats and the values no float holds set apart
+    (``exact.amount_column``), so that no amount is rounded on its way to the rules."""
+    names = [name for name in _amount_names(entity) if name in raw.columns]
+    if not names:
+        return raw
+    columns, exact = dict(raw.columns), dict(raw.exact)
+    for name in names:
+        columns[name], found = amount_column(columns[name])
+        if found:
+            exact[name] = {**exact.get(name, {}), **found}
+    return RawTable(columns, raw.num_rows, exact)
+
+
+def _amount_names(entity: Entity) -> list[str]:
+    names = [spec.name for spec in FIELDS[entity] if spec.kind is Kind.NUMBER]
+    return names + [alias for alias, name in ALIASES.get(entity, {}).items() if name in names]
 
 
 def _without_empty_extras(raw: RawTable, entity: Entity) -> RawTable:
@@ -118,7 +151,9 @@ def _without_empty_extras(raw: RawTable, entity: Entity) -> RawTable:
     ]
     if not empty:
         return raw
-    return RawTable({k: v for k, v in raw.columns.items() if k not in empty}, raw.num_rows)
+    return RawTable(
+        {k: v for k, v in raw.columns.items() if k not in empty}, raw.num_rows, raw.exact
+    )
 
 
 def _wanted(entity: Entity, names: Collection[str]) -> set[str]:
@@ -225,7 +260,9 @@ def _read_jsonl(path: Path, entity: Entity, block_size: int) -> RawTable:
         parsing: Future[RawTable] | None = None
         for first_line, block in _line_blocks(path, block_size):
             records = _screen(block)
-            following = parser.submit(_read_block, path, entity, block, first_line, records)
+            # Searched here, while the previous block is parsed: numpy releases the GIL too.
+            long = _long_number_lines(block) if records is not None else None
+            following = parser.submit(_read_block, path, entity, block, first_line, records, long)
             if parsing is not None:
                 tables.append(parsing.result())
             parsing = following
@@ -235,17 +272,98 @@ def _read_jsonl(path: Path, entity: Entity, block_size: int) -> RawTable:
 
 
 def _read_block(
-    path: Path, entity: Entity, block: bytes | bytearray, first_line: int, records: int | None
+    path: Path,
+    entity: Entity,
+    block: bytes | bytearray,
+    first_line: int,
+    records: int | None,
+    long: np.ndarray | None = None,
 ) -> RawTable:
-    """One block; ``records`` is what ``_screen`` found (None: not for pyarrow)."""
+    """One block; ``records`` is what ``_screen`` found (None: not for pyarrow), ``long``
+    what ``_long_number_lines`` found (None: search it here)."""
     if records is not None:
         for schema in (typed_schema(entity), text_schema(entity)):
             table = _pyarrow_block(block, schema)
             if table is not None and table.num_rows == records:
-                return RawTable(_columns(table), table.num_rows)
+                raw = _exact_amounts(RawTable(_columns(table), table.num_rows), entity)
+                if long is None:
+                    long = _long_number_lines(block)
+                return _with_long_numbers(raw, path, block, first_line, entity, long)
             if table is not None:
                 break  # more values than lines: a line holds two; json names it
-    return records_to_table(list(_jsonl_records(path, block, first_line)))
+    return _exact_amounts(records_to_table(list(_jsonl_records(path, block, first_line))), entity)
+
+
+_EIGHT_IN_A_ROW = np.uint64(0x0101010101010101)
+_SCRATCH = threading.local()
+
+
+def _with_long_numbers(
+    raw: RawTable,
+    path: Path,
+    block: bytes | bytearray,
+    first_line: int,
+    entity: Entity,
+    lines: np.ndarray,
+) -> RawTable:
+    """``raw`` (read by pyarrow, whose numbers are doubles) with the exact value of each
+    amount that no double holds, read again by ``json`` from its line.
+
+    Only a number of more than 15 significant digits can be one, and its text is a run of
+    at least 16 digits and points; the block is searched for such runs in bulk, so only the
+    lines that hold one (``lines``: offsets from ``_long_number_lines``) are parsed again.
+    """
+    if not len(lines):
+        return raw
+    names = _amount_names(entity)
+    data = np.frombuffer(block, dtype=np.uint8)
+    starts = np.concatenate(([0], np.flatnonzero(data == ord("\n")) + 1))
+    starts = starts[starts < len(data)]
+    ends = np.append(starts[1:], len(data))
+    record_of_line = np.cumsum(data[starts] != ord("\n")) - 1  # blank lines hold none
+    exact = {name: dict(rows) for name, rows in raw.exact.items()}
+    for line in np.unique(np.searchsorted(starts, lines, side="right") - 1):
+        start, stop = int(starts[line]), int(ends[line])
+        record = _loads(bytes(block[start:stop]), path, f"line {first_line + int(line)}")
+        for name in names:
+            value = record.get(name) if isinstance(record, dict) else None
+            if isinstance(value, ExactNumber) or (
+                isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53
+            ):
+                number = exact_number(value)
+                if isinstance(number, ExactNumber) and math.isfinite(float(number)):
+                    exact.setdefault(name, {})[int(record_of_line[line])] = number
+    return RawTable(raw.columns, raw.num_rows, exact)
+
+
+def _long_number_lines(block: bytes | bytearray) -> np.ndarray:
+    """Offsets in ``block`` of runs of at least 16 digits and points (and slashes, which
+    the test lets through): where a number of more than 15 significant digits may be.
+
+    A run of 16 holds an aligned word of eight such bytes; the bytes of the words beside
+    it tell whether the run reaches 16. Three passes over the bytes, all in numpy.
+    """
+    data = np.frombuffer(block, dtype=np.uint8)
+    size = len(data) // 8 * 8 if len(data) >= 16 else 0
+    # One reused buffer: two fresh arrays of a block's size cost more in page faults than
+    # the arithmetic itself.
+    scratch = getattr(_SCRATCH, "buffer", None)
+    if scratch is None or len(scratch) < size:
+        scratch = _SCRATCH.buffer = np.empty(max(size, 1), dtype=np.uint8)
+    inside = scratch[:size]
+    np.subtract(data[:size], np.uint8(ord(".")), out=inside)
+    inside = np.less(inside, 12, out=inside.view(np.bool_))  # . / 0-9
+    words = np.flatnonzero(inside.view(np.uint64) == _EIGHT_IN_A_ROW)
+    if not len(words):
+        return words
+    rows = inside.view(np.uint8).reshape(-1, 8)
+    after = rows[np.minimum(words + 1, len(rows) - 1)]
+    after[words + 1 >= len(rows)] = 0
+    before = rows[np.maximum(words - 1, 0)][:, ::-1]
+    before[words == 0] = 0
+    lead = np.where(after.all(axis=1), 8, np.argmin(after, axis=1))
+    trail = np.where(before.all(axis=1), 8, np.argmin(before, axis=1))
+    return words[8 + lead + trail >= 16] * 8
 
 
 def _screen(block: bytes | bytearray) -> int | None:
@@ -406,7 +524,13 @@ def _merge_blocks(tables: list[RawTable]) -> RawTable:
         pieces = [table.columns.get(name) for table in tables]
         lengths = [table.num_rows for table in tables]
         columns[name] = _merge_column(pieces, lengths)
-    return RawTable(columns, sum(table.num_rows for table in tables))
+    exact: dict[str, Exact] = {}
+    offset = 0
+    for table in tables:
+        for name, rows in table.exact.items():
+            exact.setdefault(name, {}).update(shifted(rows, offset))
+        offset += table.num_rows
+    return RawTable(columns, offset, exact)
 
 
 def _merge_column(pieces: list[Column | None], lengths: list[int]) -> Column:
@@ -488,12 +612,12 @@ def _loads(data: bytes | bytearray, path: Path, where: str | None) -> Any:
         ) from exc
     try:
         try:
-            value = json.loads(text)
+            value = json.loads(text, parse_float=exact_float)
         except ValueError as exc:
             if isinstance(exc, json.JSONDecodeError) or "integer string" not in str(exc):
                 raise
             # An integer over Python's 4,300-digit limit: read as pyarrow reads it.
-            value = json.loads(text, parse_int=_long_int)
+            value = json.loads(text, parse_float=exact_float, parse_int=_long_int)
     except json.JSONDecodeError as exc:
         position = f"column {exc.colno}" if where else f"line {exc.lineno} column {exc.colno}"
         raise SnapshotFileError(

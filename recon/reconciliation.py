@@ -172,7 +172,9 @@ def reconciliation_subtotals(result: AuditResult) -> pd.DataFrame:
     totals.insert(0, "business_id", "total")
     table = pd.concat([by_location, totals], ignore_index=True)
     for name in ("total_credit", "remaining_credit", "uses_sum", "difference"):
-        table[name] = money.to_float(table[name].to_numpy(), derived.scale)
+        # float64, as the workpaper's sheets take it (an amount no double holds is its
+        # nearest float here; findings and messages carry it exactly).
+        table[name] = np.asarray(money.to_float(table[name].to_numpy(), derived.scale), float)
     return table[list(SUBTOTAL_COLUMNS)]
 
 

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from . import datetimes, findings
 from .entities import Entity
+from .exact import Exact
 from .fields import ALIASES, FIELDS, Field, Kind
 from .readers import Column, RawTable
 
@@ -55,6 +56,8 @@ class CoercedEntity:
     columns: dict[str, pa.ChunkedArray | pa.Array]
     datetimes: dict[str, datetimes.ParsedDatetimes]
     violations: list[pd.DataFrame] = field(default_factory=list)
+    exact: dict[str, Exact] = field(default_factory=dict)
+    """Amount field -> the exact value of each record whose float does not hold it."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,19 @@ class TypedEntity:
     """``VIOLATION_COLUMNS``, one row per record and field."""
     invalid: dict[str, np.ndarray]
     """Field name -> bool mask of the records whose value failed; only fields with a failure."""
+    exact: dict[str, Exact] = field(default_factory=dict)
+    """Amount field -> record row -> its exact value, for the valid amounts that the float64
+    column does not hold (``9007199254740993``); ``recon.money`` counts those from it."""
+
+    def amounts(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """The amounts of field ``name`` at ``rows`` as sent, for findings: floats, the
+        ``ExactNumber`` where no float holds the value, None where there is none."""
+        values = self.frame[name].iloc[rows].to_numpy(dtype=object, na_value=None)
+        exact = self.exact.get(name, {})
+        for position, row in enumerate(np.asarray(rows).tolist() if exact else []):
+            if row in exact:
+                values[position] = exact[row]
+        return values
 
     def valid(self, *names: str) -> np.ndarray:
         """Mask of the records whose ``names`` all passed their schema."""
@@ -81,16 +97,24 @@ class TypedEntity:
 def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> CoercedEntity:
     """Type every declared field of ``raw``; free fields are kept as read."""
     columns = dict(raw.columns)
+    exact = dict(raw.exact)
     for alias, name in ALIASES.get(entity, {}).items():
         if alias not in columns:
             continue
         # Readers may add a declared field, or an alias, as an all-null column.
         alias_column = columns.pop(alias)
+        alias_exact = exact.pop(alias, {})
         if name not in columns or _all_null(columns[name]):
             columns[name] = alias_column
+            exact[name] = alias_exact
         elif not _all_null(alias_column):
             # Read per record: a record that names its balance by the alias alone has it read;
             # the alias also stays a free field, so a record giving both loses nothing.
+            missing = _nulls(columns[name])
+            exact[name] = {
+                **{row: value for row, value in alias_exact.items() if missing[row]},
+                **exact.get(name, {}),
+            }
             columns[name] = _coalesce(columns[name], alias_column)
             columns[alias] = alias_column
 
@@ -108,6 +132,9 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
         )
         typed_columns = list(typed_columns)
     for (spec, raw_column), (typed, wrong) in zip(raw_columns, typed_columns, strict=True):
+        kept = {row: value for row, value in exact.get(spec.name, {}).items() if not wrong[row]}
+        if kept and spec.kind is Kind.NUMBER:
+            result.exact[spec.name] = kept
         if isinstance(typed, datetimes.ParsedDatetimes):
             result.datetimes[spec.name] = typed
         else:
@@ -153,7 +180,15 @@ def validate(coerced: CoercedEntity) -> TypedEntity:
         name: np.isin(np.arange(coerced.num_rows), group["row"].to_numpy())
         for name, group in merged.groupby("field", sort=True)
     }
-    return TypedEntity(entity, frame, merged, invalid)
+    exact = {
+        name: {
+            row: value
+            for row, value in rows.items()
+            if name not in invalid or not invalid[name][row]
+        }
+        for name, rows in coerced.exact.items()
+    }
+    return TypedEntity(entity, frame, merged, invalid, {k: v for k, v in exact.items() if v})
 
 
 def schema_for(entity: Entity) -> pandera.DataFrameSchema:
@@ -234,6 +269,12 @@ def _all_null(column: Column) -> bool:
     if isinstance(column, list):
         return all(value is None for value in column)
     return column.null_count == len(column)
+
+
+def _nulls(column: Column) -> np.ndarray:
+    if isinstance(column, list):
+        return np.array([value is None for value in column], dtype=bool)
+    return column.is_null().to_numpy(zero_copy_only=False)
 
 
 def _coalesce(first: Column, second: Column) -> Column:

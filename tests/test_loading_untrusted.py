@@ -216,8 +216,8 @@ def test_int64_max_in_an_amount_is_judged_not_a_crash(tmp_path, form):
     result = audit(tmp_path)
     assert (10, "CreditUsed") not in _violations(result)
     mismatch = result.findings[result.findings["rule"] == "balance_mismatch"]
-    # read as the float nearest 2**63 - 1, whose shortest decimal is 9.223372036854776e18
-    assert "uses sum to 9223372036854776010.00 GBP" in mismatch["message"].iloc[0]
+    # read exactly, in every form: 2**63 - 1 and 10 (no double holds 2**63 - 1)
+    assert "uses sum to 9223372036854775817.00 GBP" in mismatch["message"].iloc[0]
     recon.write_reports(result, tmp_path / "out")
 
 

@@ -137,7 +137,7 @@ def non_positive_use(derived: Derived) -> Evaluation:
         rows,
         message=message,
         expected="> 0",
-        actual=uses.frame["CreditUsed"].iloc[rows],
+        actual=uses.amounts("CreditUsed", rows),
         credit_id=derived.credit_ids_of_uses.iloc[rows],
     )
     return Evaluation(found, int(judged.sum()))
@@ -250,7 +250,7 @@ def _amounts(derived: Derived, rows: np.ndarray) -> np.ndarray:
     uses = derived[CREDIT_USE]
     valid = uses.valid("CreditUsed")[rows]
     shown = text.money_of(
-        derived.units(uses.frame["CreditUsed"].iloc[rows]),
+        derived.units(uses.frame["CreditUsed"].iloc[rows], CREDIT_USE),
         derived.scale,
         derived.use_currency[rows],
     )

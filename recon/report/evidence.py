@@ -31,6 +31,7 @@ from ..entities import (
     Entity,
     Unit,
 )
+from ..exact import Exact
 from ..fields import BOOKING_LINKS
 from .context import NO_KEY, ids_or_none
 
@@ -97,7 +98,9 @@ class FindingEvidence:
             if rule is not None and rule.evidence is Evidence.LEDGER and rule.subject:
                 ledger_rows[rule.subject].append(finding["row"] - 1)
         for entity, positions in wanted.items():
-            self.records[entity.name] = records_at(self.snapshot.frame(entity), sorted(positions))
+            self.records[entity.name] = records_at(
+                self.snapshot.frame(entity), sorted(positions), self.snapshot[entity].exact
+            )
         self.ledger_tables = {
             parent: ledger_tables(self.derived, parent, rows) if rows else {}
             for parent, rows in ledger_rows.items()
@@ -533,11 +536,18 @@ def _time_texts(values: np.ndarray) -> np.ndarray:
     return np.where(np.isnat(values), "", texts)
 
 
-def records_at(frame: pd.DataFrame, positions: list[int]) -> dict[int, dict[str, Any]]:
-    """The records at ``positions`` as dicts of Python values (None for null)."""
+def records_at(
+    frame: pd.DataFrame, positions: list[int], exact: dict[str, Exact] | None = None
+) -> dict[int, dict[str, Any]]:
+    """The records at ``positions`` as dicts of Python values (None for null); an amount no
+    float holds (``exact``, from ``TypedEntity.exact``) as its ``ExactNumber``."""
     part = frame.iloc[positions].astype(object)
     part = part.where(part.notna(), None)
-    return dict(zip(positions, part.to_dict("records"), strict=True))
+    records = dict(zip(positions, part.to_dict("records"), strict=True))
+    for name, rows in (exact or {}).items():
+        for position in rows.keys() & records.keys():
+            records[position][name] = rows[position]
+    return records
 
 
 def _fields(record: dict[str, Any], names: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -554,6 +564,13 @@ def show(name: str, value: Any) -> str:
         return value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
+    if isinstance(value, money.ExactNumber):  # an amount no float holds, as sent
+        scale = money.Scale(money.decimals_of_exact(value))
+        units = money.decimal_units(value, scale)
+        if name in _MONEY_FIELDS:
+            return amount_text(units, scale)
+        if name in _QUANTITY_FIELDS:
+            return quantity_text(units, scale)
     if isinstance(value, float) and math.isfinite(value):
         # The amount as sent: its shortest decimal, exactly, with thousands separators.
         scale = money.Scale(money.decimals_of_number(value))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from .. import findings
 
 
 def render(context: dict[str, Any]) -> str:
     document = {"summary": context["summary"], "findings": context["findings"]}
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return findings.dumps(document, indent=2, allow_nan=False) + "\n"
