@@ -300,3 +300,23 @@ def on_a_terminal(
     finally:
         os.close(leader)
     return process, b"".join(chunks).decode("utf-8", "replace")
+
+
+def interruptible() -> None:
+    """``preexec_fn`` of a child a test stops with Ctrl-C (SIGINT): a test run started as a
+    shell's background job inherits SIGINT ignored, and the child would never stop."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def interrupt(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Ctrl-C ``process`` and wait for it to stop; kill it if it does not, never hang."""
+    import signal
+
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from builders import on_a_terminal
+from builders import interrupt, interruptible, on_a_terminal
 
 import recon
 from recon.entities import CREDIT, CREDIT_USE, ENTITIES
@@ -531,6 +531,7 @@ def test_the_readme_walkthrough_recon_sandbox_then_recon_run(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         cwd=SAMPLE.parent,
+        preexec_fn=interruptible,
     ) as sandbox:
         try:
             announced = [sandbox.stdout.readline() for _ in range(4)]
@@ -547,8 +548,7 @@ def test_the_readme_walkthrough_recon_sandbox_then_recon_run(tmp_path):
                 timeout=120,
             )
         finally:
-            sandbox.send_signal(signal.SIGINT)
-            sandbox.wait(timeout=30)
+            interrupt(sandbox)
     assert sandbox.returncode == 0
     assert run.returncode == 1, run.stderr
     assert announced[0].startswith("Nexudus API sandbox serving sample_data at "), announced

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from builders import interrupt, interruptible
 
 from recon.sandbox import cli
 
@@ -80,6 +81,7 @@ def test_serves_until_ctrl_c(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
+        preexec_fn=interruptible,
     )
     try:
         lines = [process.stdout.readline() for _ in range(5)]
@@ -171,6 +173,7 @@ def test_the_hostile_mode_from_the_command_line(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     ) as sandbox:
         try:
             url = sandbox.stdout.readline().split(" at ")[1].split()[0]
@@ -183,8 +186,7 @@ def test_the_hostile_mode_from_the_command_line(tmp_path):
                 timeout=120,
             )
         finally:
-            sandbox.send_signal(signal.SIGINT)
-            sandbox.wait(timeout=30)
+            interrupt(sandbox)
     assert fetched.returncode == 2, fetched.stderr
     (line,) = fetched.stderr.splitlines()
     assert "CoworkerBookingCreditUseHistory" in line and "a JSON null" in line
