@@ -131,6 +131,11 @@ def _exact_amounts(raw: RawTable, entity: Entity) -> RawTable:
     return RawTable(columns, raw.num_rows, exact)
 
 
+def amount_names(entity: Entity) -> list[str]:
+    """The amount fields of ``entity`` (numbers) and their aliases."""
+    return _amount_names(entity)
+
+
 def _amount_names(entity: Entity) -> list[str]:
     names = [spec.name for spec in FIELDS[entity] if spec.kind is Kind.NUMBER]
     return names + [alias for alias, name in ALIASES.get(entity, {}).items() if name in names]
@@ -334,6 +339,12 @@ def _with_long_numbers(
                 if isinstance(number, ExactNumber) and math.isfinite(float(number)):
                     exact.setdefault(name, {})[int(record_of_line[line])] = number
     return RawTable(raw.columns, raw.num_rows, exact)
+
+
+def holds_long_numbers(block: bytes | bytearray) -> bool:
+    """Whether ``block`` holds a run of 16 or more digits and points: a number no double
+    holds may be there (a bulk search; see ``_long_number_lines``)."""
+    return bool(len(_long_number_lines(block)))
 
 
 def _long_number_lines(block: bytes | bytearray) -> np.ndarray:

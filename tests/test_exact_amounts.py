@@ -318,3 +318,57 @@ def test_the_workpaper_is_written_beside_ordinary_amounts(tmp_path):
             if "worksheets/sheet" in name or name.endswith("sharedStrings.xml")
         )
     assert "1234567890123456789012344.66" in sheets  # balance_mismatch's expected
+
+
+@pytest.mark.parametrize(("used", "clean"), [("1", True), ("2", False)])
+def test_a_fetch_keeps_every_digit_the_api_sent(tmp_path, used, clean):
+    """A real sandbox on 127.0.0.1 serves the records' own JSON text; recon fetch writes
+    the snapshot, and its audit reads the amounts as the API sent them."""
+    import os
+
+    from recon.sandbox import Sandbox, SandboxConfig
+
+    credits, uses = _one_credit("9007199254740994", "9007199254740993", used)
+    served = _snapshot(tmp_path / "served", "jsonl", credits, uses)
+    fetched = tmp_path / "fetched"
+    with Sandbox(SandboxConfig(snapshot=served, token="tok", limits="off")) as sandbox:
+        command = ["fetch", "--base-url", sandbox.base_url, "--out", str(fetched)]
+        done = subprocess.run(
+            [sys.executable, "-m", "recon", *command, "--limits", "off"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NEXUDUS_TOKEN": "tok"},
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    run = _cli_audit(fetched, tmp_path / "out")
+    mismatches = [f for f in _findings_json(tmp_path / "out") if f["rule"] == "balance_mismatch"]
+    if clean:
+        assert mismatches == [], run.stderr
+    else:
+        (found,) = mismatches  # as doubles, 2 consumed and 2 used: no finding at all
+        assert "9007199254740994.00 GBP - 9007199254740993.00 GBP = 1.00 GBP" in found["message"]
+
+
+def test_an_incremental_fetch_keeps_the_exact_amounts_of_the_one_before(tmp_path):
+    """An earlier fetch's amounts held as JSON text (exact) meet this fetch's doubles: the
+    merged file holds both as JSON text, and the loader reads each as it was sent."""
+    from recon.entities import CREDIT_USE
+    from recon.fetch import writer
+    from recon.snapshot import SnapshotFile
+
+    marked = pa.field("CreditUsed", pa.string(), metadata={JSON_TEXT: b"1"})
+    existing = pa.table(
+        {"Id": pa.array([1, 2]), "CreditUsed": pa.array(["9007199254740993", "1.5"])}
+    ).cast(pa.schema([pa.field("Id", pa.int64()), marked]))
+    fresh = pa.table({"Id": pa.array([3]), "CreditUsed": pa.array([2.25])})
+    merged = writer.merge(existing, fresh)
+    assert merged.column("Id").to_pylist() == [1, 2, 3]
+    assert merged.schema.field("CreditUsed").metadata == {JSON_TEXT: b"1"}
+    path = tmp_path / f"{CREDIT_USE.stem}.parquet"
+    pq.write_table(merged, path)
+    raw = readers.read(SnapshotFile(CREDIT_USE, path, "parquet"))
+    amounts = raw.columns["CreditUsed"]
+    amounts = amounts if isinstance(amounts, list) else amounts.to_pylist()
+    assert amounts == [9007199254740992.0, 1.5, 2.25]
+    assert raw.exact["CreditUsed"] == {0: money.ExactNumber("9007199254740993")}

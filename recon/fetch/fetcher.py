@@ -279,9 +279,14 @@ def _finish(
     """The entity's records, each Id once, in scope (``keep``), merged into the earlier
     snapshot if any, staged. ``parsed`` None: from the stored pages."""
     # Pages of an earlier, interrupted run are only in the stored pages.
-    received = None if store.resumed or parsed is None else parsed.table()
+    pages = store.pages_path(entity)
+    # An amount no double holds is read again from the stored pages, in their order.
+    exact = writer.holds_long_numbers(pages)
+    received = None if store.resumed or parsed is None or exact else parsed.table()
     if received is None:
-        received = writer.records_table(store.pages_path(entity), entity)
+        received = writer.records_table(pages, entity)
+    if exact:
+        received = writer.with_exact_amounts(received, pages, entity)
     fresh, duplicates = writer.keep_last_by_id(received)
     fetched = fresh.num_rows
     if keep is not None:

@@ -24,6 +24,8 @@ import pyarrow.parquet as pq
 
 from .. import readers
 from ..entities import Entity
+from ..findings import dumps
+from ..money import ExactNumber, exact_float
 from ..snapshot import JSON_TEXT, MANIFEST, sha256_file
 from . import pages
 
@@ -41,6 +43,79 @@ def records_table(pages: Path, entity: Entity) -> pa.Table:
         if line.strip()
         for record in json.loads(line)["Records"]
     )
+
+
+_SEARCHED = 16 << 20
+"""How many bytes of the stored pages are searched for long numbers at a time."""
+
+
+def holds_long_numbers(pages: Path) -> bool:
+    """Whether the stored pages may hold an amount no double holds (a run of 16 or more
+    digits): then ``with_exact_amounts`` must keep its digits. One bulk pass over the
+    pages, in blocks that overlap by less than a run, so none is cut in two unseen."""
+    with pages.open("rb") as handle:
+        tail = b""
+        while block := handle.read(_SEARCHED):
+            if readers.holds_long_numbers(tail + block):
+                return True
+            tail = block[-15:]
+    return False
+
+
+def with_exact_amounts(table: pa.Table, pages: Path, entity: Entity) -> pa.Table:
+    """``table`` (the records of the stored ``pages``, in their order: ``records_table``)
+    with each amount column that holds a number no double holds stored as each record's
+    JSON text (marked ``JSON_TEXT``), which the loader reads with every digit.
+
+    pyarrow reads JSON numbers as doubles, so the pages are parsed again by ``json`` with
+    the exact number hook; call it only when ``holds_long_numbers``, which is rare.
+    """
+    names = [name for name in readers.amount_names(entity) if name in table.column_names]
+    values: dict[str, list[Any]] = {name: [] for name in names}
+    for line in pages.read_bytes().splitlines():
+        if not line.strip():
+            continue
+        for record in json.loads(line, parse_float=exact_float)["Records"]:
+            for name in names:
+                values[name].append(record.get(name) if isinstance(record, dict) else None)
+    for name in names:
+        column = values[name]
+        if len(column) != table.num_rows or not any(map(_beyond_a_double, column)):
+            continue
+        texts = pa.array([None if v is None else dumps(v) for v in column], pa.string())
+        field = pa.field(name, pa.string(), metadata={JSON_TEXT: b"1"})
+        table = table.set_column(table.column_names.index(name), field, texts)
+    return table
+
+
+def _alike_json_text(*tables: pa.Table) -> list[pa.Table]:
+    """The tables with every column that one holds as JSON text (``with_exact_amounts``)
+    held so in all: an earlier fetch's exact amounts meet this one's doubles, or the other
+    way round, and neither is read as text."""
+    marked = {
+        field.name
+        for table in tables
+        for field in table.schema
+        if field.metadata and JSON_TEXT in field.metadata
+    }
+    alike = []
+    for table in tables:
+        for name in sorted(marked & set(table.column_names)):
+            field = table.schema.field(name)
+            if field.metadata and JSON_TEXT in field.metadata:
+                continue
+            values = table.column(name).to_pylist()
+            texts = pa.array([None if v is None else dumps(v) for v in values], pa.string())
+            marked_field = pa.field(name, pa.string(), metadata={JSON_TEXT: b"1"})
+            table = table.set_column(table.column_names.index(name), marked_field, texts)
+        alike.append(table)
+    return alike
+
+
+def _beyond_a_double(value: Any) -> bool:
+    if isinstance(value, ExactNumber):
+        return True
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53
 
 
 class PageRecords:
@@ -143,6 +218,7 @@ def keep_last_by_id(table: pa.Table) -> tuple[pa.Table, int]:
 
 def merge(existing: pa.Table, fresh: pa.Table, live_ids: set[int] | None = None) -> pa.Table:
     """``existing`` updated with ``fresh`` (upsert by Id), without the Ids not in ``live_ids``."""
+    existing, fresh = _alike_json_text(existing, fresh)
     try:
         combined = pa.concat_tables([existing, fresh], promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError):
