@@ -940,6 +940,15 @@ def generate(
         ENTITY_NAMES["uses"]: {name: len(rows) for name, (rows, _) in use_untyped.items()},
     }
     untyped_values = sum(sum(fields.values()) for fields in untyped_by_field.values())
+    untyped_records = {
+        ENTITY_NAMES[name]: {
+            field_name: ids[rows].tolist() for field_name, (rows, _) in chosen.items()
+        }
+        for name, chosen, ids in (
+            ("credits", credit_untyped, credit_ids),
+            ("uses", use_untyped, use_table.column("Id").to_numpy()),
+        )
+    }
     if untyped_values:
         planted.add("untypeable_value", "schema_violation", untyped_values)
     violations_by_field = {
@@ -969,7 +978,12 @@ def generate(
         "planted": planted.counts,
         "expected_by_rule": planted.expected,
         "expected_findings": sum(planted.expected.values()),
-        "untypeable": {"rate": untypeable, "values": untyped_values, "by_field": untyped_by_field},
+        "untypeable": {
+            "rate": untypeable,
+            "values": untyped_values,
+            "by_field": untyped_by_field,
+            "record_ids": untyped_records,
+        },
         "expected_schema_violations_by_field": violations_by_field,
         "as_of": AS_OF,
         "note": "expected_by_rule holds for the default rule set (any time zones between UTC-5 "
