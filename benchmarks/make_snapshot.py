@@ -39,6 +39,15 @@ adjustments (a legitimate ``manual_adjustment`` warning) are about 0.02% of
 the uses. Date-times are ISO-8601 strings: ``CreatedOn``/``UpdatedOn`` in UTC
 with ``Z``, ``ValidFrom``/``ExpireDate`` and booking times as local wall clock
 without offset, like the API sends them.
+
+``--untypeable 0.0005`` (JSON Lines only) gives that share of the credits' and of
+the uses' records one value pyarrow cannot type as its field's type, at random
+rows over the whole file: strings in amounts (``"12,50"``, ``"n/a"``), ``true``
+in an amount, impossible or malformed date-times (``"2025-02-30T10:00:00Z"``,
+``"yesterday"``), an object or text in an integer field (``UNTYPEABLE``). The
+rest of the data is what the same seed gives without the option. ``planted.json``
+counts them per field (``untypeable``) and gives the ``schema_violation`` findings
+a correct audit reports per entity and field (``expected_schema_violations_by_field``).
 """
 
 from __future__ import annotations
@@ -372,6 +381,37 @@ DEFECT_KINDS = (
     ("extra_service_expired_use", "extra_service_expired_use"),
 )
 
+ENTITY_NAMES = {
+    "credits": "CoworkerBookingCredit",
+    "uses": "CoworkerBookingCreditUseHistory",
+    "allowances": "CoworkerExtraService",
+    "allowance_uses": "CoworkerExtraServiceUseHistory",
+}
+
+UNTYPEABLE = {
+    # table: (field, JSON texts pyarrow cannot type as the field's type, used in turn)
+    "uses": (
+        ("CreditUsed", ('"12,50"', '"n/a"', "true")),
+        ("UpdatedOn", ('"2025-02-30T10:00:00Z"', '"yesterday"')),
+        ("CreatedOn", ('"2025-13-01T09:00:00Z"', '"31/12/2025 09:00"')),
+        ("BookingFromTime", ('"2025-06-31T09:00:00"', '"tomorrow 9am"')),
+        ("BookingId", ('{"Id": 2000123}', '"B-2000123"')),
+    ),
+    "credits": (
+        ("TotalCredit", ('"120,00"', '"n/a"', "true")),
+        ("ExpireDate", ('"2025-02-30T00:00:00"', '"end of month"')),
+        ("CoworkerId", ('{"Id": 80001}', '"n/a"')),
+    ),
+}
+"""What ``--untypeable`` plants: strings in amounts, impossible or malformed date-times, a
+boolean in a number, an object or text in an integer field. Each is a ``schema_violation``
+on its record and field, and nothing else: the records chosen carry no other defect (their
+credit none either), and a use whose ``CreditUsed`` is planted has its amount added back to
+its credit's ``RemainingCredit``, so that leaving it out of the balance ties the credit out."""
+
+RAW_JSON = b"make_snapshot.raw_json"
+"""Field metadata: the column already holds each value's JSON text (written as it is)."""
+
 
 # --- vectorised string building -------------------------------------------------------------
 
@@ -550,8 +590,11 @@ def _tiered(rng, spent, base):
 
 
 def generate(
-    credits: int, uses: int, *, seed: int, defect_rate: float
+    credits: int, uses: int, *, seed: int, defect_rate: float, untypeable: float = 0.0
 ) -> tuple[dict[str, pa.Table], dict]:
+    """The four tables and ``planted.json``'s content. ``untypeable``: the share of the
+    credits' and of the uses' records given one value pyarrow cannot type (``UNTYPEABLE``);
+    such tables hold JSON text for JSON Lines only."""
     rng = np.random.default_rng(seed)
     allowances = max(credits // 10, 1)
     allowance_uses = max(uses // 10, 1)
@@ -819,6 +862,13 @@ def generate(
     if len(dup_rows):
         # The same record exported twice (same Id and UniqueId), e.g. from an overlapping page.
         use_table = pa.concat_tables([use_table, use_table.take(pa.array(dup_rows))])
+    # Records free of every other planted defect, for --untypeable (the duplicates are last).
+    use_clean = ~(orphan | unlinked | multi | backwards | bad_updated | manual)
+    use_clean &= ~credits_picker.taken[cr]
+    use_clean = np.concatenate([use_clean, np.zeros(use_table.num_rows - m, dtype=bool)])
+    untyped_rng = np.random.default_rng([seed, 12])  # the clean data stay as without the option
+    use_untyped = _choose_untypeable(untyped_rng, use_table, use_clean, "uses", untypeable)
+    amounts_left_out = use_untyped.get("CreditUsed", (np.zeros(0, dtype=np.int64), []))[0]
 
     # ---- credit records -----------------------------------------------------------------------
     credit_uuid = uuids(rng, n)
@@ -834,6 +884,8 @@ def generate(
         pick(MANUAL_CREDITS, coworker % len(MANUAL_CREDITS)),
         pick(tariff_desc, tariff * 12 + month),
     )
+    # A use whose amount cannot be read is left out of its credit's ledger: add it back.
+    np.add.at(remaining, cr[amounts_left_out], cents[amounts_left_out])
     total_text = money_text(total)
     credit_columns = {
         "CoworkerId": ints(80_001 + coworker, ~missing_coworker),
@@ -878,6 +930,34 @@ def generate(
         "CustomFields": pa.nulls(n),
     }
     credit_table = pa.table(credit_columns)
+    credit_untyped = _choose_untypeable(
+        untyped_rng, credit_table, ~credits_picker.taken, "credits", untypeable
+    )
+    use_table = _plant_untypeable(use_table, use_untyped)
+    credit_table = _plant_untypeable(credit_table, credit_untyped)
+    untyped_by_field = {
+        ENTITY_NAMES["credits"]: {name: len(rows) for name, (rows, _) in credit_untyped.items()},
+        ENTITY_NAMES["uses"]: {name: len(rows) for name, (rows, _) in use_untyped.items()},
+    }
+    untyped_values = sum(sum(fields.values()) for fields in untyped_by_field.values())
+    untyped_records = {
+        ENTITY_NAMES[name]: {
+            field_name: ids[rows].tolist() for field_name, (rows, _) in chosen.items()
+        }
+        for name, chosen, ids in (
+            ("credits", credit_untyped, credit_ids),
+            ("uses", use_untyped, use_table.column("Id").to_numpy()),
+        )
+    }
+    if untyped_values:
+        planted.add("untypeable_value", "schema_violation", untyped_values)
+    violations_by_field = {
+        ENTITY_NAMES["credits"]: {"CoworkerId": planted.counts["credit_missing_coworker"]},
+        ENTITY_NAMES["uses"]: {"UpdatedOn": planted.counts["impossible_updated_on"]},
+    }
+    for entity, fields in untyped_by_field.items():
+        for name, count in fields.items():
+            violations_by_field[entity][name] = violations_by_field[entity].get(name, 0) + count
 
     allowance_table, allowance_use_table = _extra_services(
         rng, allowances, allowance_uses, coworkers, people, room_names, per_kind, planted
@@ -898,11 +978,56 @@ def generate(
         "planted": planted.counts,
         "expected_by_rule": planted.expected,
         "expected_findings": sum(planted.expected.values()),
+        "untypeable": {
+            "rate": untypeable,
+            "values": untyped_values,
+            "by_field": untyped_by_field,
+            "record_ids": untyped_records,
+        },
+        "expected_schema_violations_by_field": violations_by_field,
         "as_of": AS_OF,
         "note": "expected_by_rule holds for the default rule set (any time zones between UTC-5 "
         "and UTC+3) and --as-of " + AS_OF,
     }
     return tables, info
+
+
+def _choose_untypeable(
+    rng: np.random.Generator, table: pa.Table, eligible: np.ndarray, name: str, rate: float
+) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Per field of ``UNTYPEABLE[name]``: the rows (sorted, anywhere in the file) to give an
+    untypeable value, and the JSON text of each. About ``rate`` of the table's records get
+    one, shared evenly among the fields; a field is planted only where it holds a value."""
+    if rate <= 0:
+        return {}
+    fields = UNTYPEABLE[name]
+    wanted = max(1, round(rate * table.num_rows))
+    taken = ~eligible
+    chosen = {}
+    for position, (field_name, texts) in enumerate(fields):
+        count = wanted // len(fields) + (position < wanted % len(fields))
+        present = table.column(field_name).is_valid().to_numpy(zero_copy_only=False)
+        candidates = np.flatnonzero(present & ~taken)
+        rows = np.sort(rng.choice(candidates, min(count, len(candidates)), replace=False))
+        taken[rows] = True
+        chosen[field_name] = (rows, [texts[i % len(texts)] for i in range(len(rows))])
+    return chosen
+
+
+def _plant_untypeable(table: pa.Table, chosen: dict[str, tuple[np.ndarray, list[str]]]) -> pa.Table:
+    """``table`` with each chosen field held as JSON text (``RAW_JSON``), the chosen rows
+    replaced by their untypeable text."""
+    for field_name, (rows, texts) in chosen.items():
+        if not len(rows):
+            continue
+        fragments = _json_fragments(table.column(field_name).combine_chunks())
+        mask = np.zeros(table.num_rows, dtype=bool)
+        mask[rows] = True
+        planted = pc.replace_with_mask(fragments, pa.array(mask), pa.array(texts, pa.string()))
+        index = table.schema.get_field_index(field_name)
+        raw = pa.field(field_name, pa.string(), metadata={RAW_JSON: b"1"})
+        table = table.set_column(index, raw, planted)
+    return table
 
 
 def _people(coworkers: int) -> dict[str, pa.Array]:
@@ -1085,6 +1210,8 @@ def _extra_services(rng, count, use_count, coworkers, people, room_names, per_ki
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
+    if any(spec.metadata and RAW_JSON in spec.metadata for spec in table.schema):
+        raise SystemExit("untypeable values can be written as JSON Lines only (--format jsonl)")
     pq.write_table(table, path, row_group_size=ROW_GROUP)
 
 
@@ -1112,9 +1239,11 @@ def _json_fragments(column: pa.Array) -> pa.Array | pa.Scalar:
 
 def _jsonl_chunk(table: pa.Table) -> bytes:
     parts: list = []
-    for position, name in enumerate(table.column_names):
-        parts.append(("{" if position == 0 else ", ") + json.dumps(name) + ": ")
-        parts.append(_json_fragments(table.column(name).combine_chunks()))
+    for position, spec in enumerate(table.schema):
+        parts.append(("{" if position == 0 else ", ") + json.dumps(spec.name) + ": ")
+        column = table.column(spec.name).combine_chunks()
+        raw = spec.metadata and RAW_JSON in spec.metadata
+        parts.append(column if raw else _json_fragments(column))
     parts.append("}\n")
     lines = pc.binary_join_element_wise(*parts, "")
     _, offsets, data = lines.buffers()
@@ -1159,12 +1288,29 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0005,
         help="share of records with a planted defect (default 0.0005 = 0.05%%)",
     )
+    parser.add_argument(
+        "--untypeable",
+        type=float,
+        default=0.0,
+        help="share of the credits' and uses' records given one value pyarrow cannot type "
+        "(e.g. 0.0005 = 0.05%%; JSON Lines only)",
+    )
     args = parser.parse_args(argv)
     if args.credits < 100 or args.uses < 100:
         parser.error("--credits and --uses must be at least 100")
+    if not 0 <= args.untypeable < 1:
+        parser.error("--untypeable must be a share between 0 and 1")
+    if args.untypeable and args.format != "jsonl":
+        parser.error("--untypeable needs --format jsonl (Parquet columns hold one type)")
 
     started = time.perf_counter()
-    tables, info = generate(args.credits, args.uses, seed=args.seed, defect_rate=args.defect_rate)
+    tables, info = generate(
+        args.credits,
+        args.uses,
+        seed=args.seed,
+        defect_rate=args.defect_rate,
+        untypeable=args.untypeable,
+    )
     built = time.perf_counter() - started
     timings = {"generate_s": round(built, 2)}
     formats = ("parquet", "jsonl") if args.format == "both" else (args.format,)
