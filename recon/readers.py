@@ -743,9 +743,15 @@ def records_to_table(records: list[dict[str, Any]]) -> RawTable:
     for name in names:
         values = [record.get(name) for record in records]
         try:
-            columns[name] = pa.array(values)
+            column = pa.array(values)
         except (pa.ArrowException, OverflowError, TypeError, ValueError):
             columns[name] = values
+            continue
+        numeric = pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
+        # pyarrow makes [12.5, true] the numbers [12.5, 1.0]: a boolean among numbers stays
+        # a value of its own, for the schema to refuse, never a silent 1 or 0.
+        boolean = numeric and any(value is True or value is False for value in values)
+        columns[name] = values if boolean else column
     return RawTable(columns, len(records))
 
 

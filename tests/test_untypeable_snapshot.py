@@ -157,16 +157,12 @@ def test_parquet_cannot_hold_untypeable_values(tmp_path):
     assert "--untypeable needs --format jsonl" in done.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="recon/readers.py records_to_table: pa.array([12.5, True]) types true as 1.0, so "
-    "a true among numbers in a JSON Lines block read by json is coerced silently (seen on "
-    "the 1M-use benchmark snapshot); readers.py is being changed by another engineer",
-)
-def test_true_among_numbers_is_a_schema_violation(tmp_path):
-    write_file(tmp_path, STEMS["credits"], [credit(1, RemainingCredit=80.0)], "jsonl")
+@pytest.mark.parametrize("form", ["jsonl", "json", "envelope"])
+def test_true_among_numbers_is_a_schema_violation(tmp_path, form):
+    # Read by json, [12.5, true] would become the numbers [12.5, 1.0] in pyarrow.
+    write_file(tmp_path, STEMS["credits"], [credit(1, RemainingCredit=80.0)], form)
     uses = [use(10, 1), use(11, 1, CreditUsed=True), use(12, 1, CreditUsed=10.0)]
-    write_file(tmp_path, STEMS["uses"], uses, "jsonl")
+    write_file(tmp_path, STEMS["uses"], uses, form)
     done, document = _audit(tmp_path, tmp_path / "out")
     assert done.returncode == 1, done.stderr
     found = [
