@@ -179,6 +179,16 @@ def goal_text(size: str, fmt: str) -> tuple[str, float | None, float | None]:
     return text, seconds, rss
 
 
+def print_table(header: list[str], rows: list[list[object]]) -> None:
+    """A Markdown table of ``rows`` under ``header``, columns padded to their widest cell."""
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
+    print()
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="small,large", help="comma-separated: small, large")
@@ -272,12 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(dict(zip(header, row, strict=True)) | {"times": times})
                 print("  " + " | ".join(row), flush=True)
 
-    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
-    print()
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    print_table(header, rows)
     print(
         "\nGoals: 10M uses from Parquet <= 20 s and <= 6 GB peak RSS; from JSON Lines <= 45 s; "
         "1M uses from Parquet <= 3 s."

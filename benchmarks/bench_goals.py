@@ -496,12 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = ", ".join(f"{rule} {count}" for rule, count in row["core_rules"].items())
         print(f"  core-rule findings, {row['uses']:,} uses, {row['figure']}: {counts}")
 
-    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
-    print()
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    bench_audit.print_table(header, rows)
     print(
         f"\nload average at the end {os.getloadavg()[0]:.1f}; the goals are the issue's, for 10M "
         "uses unless the row says otherwise"
