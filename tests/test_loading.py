@@ -341,3 +341,38 @@ def test_a_partial_load_keeps_the_entities_and_fields_asked_for_and_the_required
     assert frame["BookingResourceName"].isna().all()  # declared, not asked for: all null
     assert reference["BookingResourceName"].iloc[0] == "Room 1"
     assert partial[CREDIT_USE].invalid.keys() == whole[CREDIT_USE].invalid.keys()
+
+
+@pytest.mark.parametrize("smallest", [256, 4096, 1 << 30])
+def test_a_block_pyarrow_refuses_is_cut_up_and_loads_as_json_would(tmp_path, monkeypatch, smallest):
+    # Values pyarrow cannot type, spread over the file: each block holding one is cut up
+    # down to pieces of ``smallest`` bytes (1 << 30: not at all, the whole block by json).
+    uses = [use(100 + i, 1 + i % 2, CreditUsed=1.0) for i in range(400)]
+    uses[3]["CreditUsed"] = "12,50"
+    uses[150]["CreditUsed"] = True
+    uses[151]["BookingId"] = {"Id": 9}
+    uses[290]["CreatedOn"] = "2025-02-30T10:00:00Z"
+    uses[399]["CreditUsed"] = "n/a"
+    records = {"credits": [credit(1), credit(2)], "uses": uses}
+    reference = audit(write_snapshot(tmp_path / "json", **records, fmt="json"))
+    monkeypatch.setattr(readers, "_SMALLEST_PIECE", smallest)
+    halved = []
+    cut = readers._read_pieces
+    monkeypatch.setattr(readers, "_read_pieces", lambda *a: halved.append(1) or cut(*a))
+    snapshot = write_snapshot(tmp_path / "jsonl", **records, fmt="jsonl")
+    loaded = recon.load_snapshot(snapshot, recon.load_ruleset(), block_size=8192)
+    whole = _load(tmp_path / "json")
+    assert bool(halved) is (smallest < 8192)
+    for entity in (CREDIT, CREDIT_USE):
+        pd.testing.assert_frame_equal(loaded.frame(entity), whole.frame(entity))
+    monkeypatch.setattr(readers, "JSONL_BLOCK", 8192)
+    found = audit(snapshot).findings
+    pd.testing.assert_frame_equal(found, reference.findings)
+    violations = found[found["rule"] == "schema_violation"]
+    assert sorted(zip(violations["record_id"], violations["field"], strict=True)) == [
+        (103, "CreditUsed"),
+        (250, "CreditUsed"),
+        (251, "BookingId"),
+        (390, "CreatedOn"),
+        (499, "CreditUsed"),
+    ]
