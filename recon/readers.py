@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
@@ -373,18 +374,32 @@ def _with_long_numbers(
 
     Only a number of more than 15 significant digits can be one, and its text is a run of
     at least 16 digits and points; the block is searched for such runs in bulk, so only the
-    lines that hold one (``lines``: offsets from ``_long_number_lines``) are parsed again.
+    lines that hold one (``lines``: offsets from ``_long_number_lines``) are parsed again,
+    with those of the records whose amount pyarrow made 0 from a negative exponent.
     """
-    if not len(lines):
-        return raw
     names = _amount_names(entity)
+    zeros = _zero_amounts(raw, names)
+    if not len(lines) and not len(zeros):
+        return raw
     data = np.frombuffer(block, dtype=np.uint8)
     starts = np.concatenate(([0], np.flatnonzero(data == ord("\n")) + 1))
     starts = starts[starts < len(data)]
     ends = np.append(starts[1:], len(data))
     record_of_line = np.cumsum(data[starts] != ord("\n")) - 1  # blank lines hold none
+    again = np.searchsorted(starts, lines, side="right") - 1
+    if len(zeros):
+        # A number too small for a double (1e-400) is 0 to pyarrow: the lines of the
+        # records with an amount of 0 that hold a negative exponent are read again.
+        line_of_record = np.flatnonzero(data[starts] != ord("\n"))
+        tiny = [
+            line
+            for line in line_of_record[zeros]
+            if block.find(b"e-", starts[line], ends[line]) != -1
+            or block.find(b"E-", starts[line], ends[line]) != -1
+        ]
+        again = np.concatenate([again, np.asarray(tiny, dtype=np.int64)])
     exact = {name: dict(rows) for name, rows in raw.exact.items()}
-    for line in np.unique(np.searchsorted(starts, lines, side="right") - 1):
+    for line in np.unique(again):
         start, stop = int(starts[line]), int(ends[line])
         record = _loads(bytes(block[start:stop]), path, f"line {first_line + int(line)}")
         for name in names:
@@ -396,6 +411,18 @@ def _with_long_numbers(
                 if isinstance(number, ExactNumber) and math.isfinite(float(number)):
                     exact.setdefault(name, {})[int(record_of_line[line])] = number
     return RawTable(raw.columns, raw.num_rows, exact)
+
+
+def _zero_amounts(raw: RawTable, names: list[str]) -> np.ndarray:
+    """The rows where an amount pyarrow read as a double is 0."""
+    rows = []
+    for name in names:
+        column = raw.columns.get(name)
+        if column is None or isinstance(column, list) or not pa.types.is_floating(column.type):
+            continue
+        zero = pc.fill_null(pc.equal(column, 0.0), False)
+        rows.append(np.flatnonzero(zero.to_numpy(zero_copy_only=False)))
+    return np.unique(np.concatenate(rows)) if rows else np.empty(0, dtype=np.int64)
 
 
 def holds_long_numbers(block: bytes | bytearray) -> bool:

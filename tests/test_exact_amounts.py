@@ -372,3 +372,17 @@ def test_an_incremental_fetch_keeps_the_exact_amounts_of_the_one_before(tmp_path
     amounts = amounts if isinstance(amounts, list) else amounts.to_pylist()
     assert amounts == [9007199254740992.0, 1.5, 2.25]
     assert raw.exact["CreditUsed"] == {0: money.ExactNumber("9007199254740993")}
+
+
+def test_an_amount_too_small_for_a_double_is_read_alike_from_every_form(tmp_path):
+    """pyarrow reads 1e-400 as 0; the JSON Lines reader reads such a line again, so the
+    findings are those of the same records read by json, whatever the form."""
+    credits, uses = _one_credit("10", "1e-400", "2")
+    credits[0]["Description"] = "sent by e-mail"  # a line with 'e-' and no tiny amount
+    seen = {}
+    for form in ("json", "jsonl"):
+        result = audit(_snapshot(tmp_path / form, form, credits, uses))
+        seen[form] = result.findings.drop(columns=["row"]).to_dict("records")
+    assert seen["json"] == seen["jsonl"]
+    (found,) = [f for f in seen["jsonl"] if f["rule"] == "balance_mismatch"]
+    assert "0.00 GBP" not in found["message"].split("=")[0]  # 1e-400 is not 0
