@@ -386,3 +386,31 @@ def test_an_amount_too_small_for_a_double_is_read_alike_from_every_form(tmp_path
     assert seen["json"] == seen["jsonl"]
     (found,) = [f for f in seen["jsonl"] if f["rule"] == "balance_mismatch"]
     assert "0.00 GBP" not in found["message"].split("=")[0]  # 1e-400 is not 0
+
+
+def test_a_change_after_close_past_a_doubles_digits_is_found(tmp_path):
+    """9007199254740993 -> 9007199254740992 is the same double; the close compares the
+    amounts as sent, so the edit is a change after close, shown with every digit."""
+    import recon
+
+    def snapshot(name, total):
+        credits, uses = _one_credit(total, "9007199254740990", "1")
+        credits[0].update(CreatedOn="2025-09-15T09:00:00Z", ExpireDate=None)
+        uses[0]["CreatedOn"] = "2025-10-05T09:00:00Z"
+        return _snapshot(tmp_path / name, "jsonl", credits, uses)
+
+    october = snapshot("october", "9007199254740993")
+    november = snapshot("november", "9007199254740992")
+    recon.close(october, period="2025-10", out=tmp_path / "close-2025-10")
+    closed = recon.close(
+        november,
+        period="2025-11",
+        out=tmp_path / "close-2025-11",
+        previous=tmp_path / "close-2025-10",
+    )
+    changes = closed.findings[
+        closed.findings["rule"].isin(["changed_after_close", "silent_change"])
+    ]
+    assert list(changes["record_id"]) == [1]
+    (message,) = changes["message"]
+    assert "TotalCredit 9007199254740993 -> 9007199254740992" in message

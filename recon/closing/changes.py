@@ -21,6 +21,7 @@ messages of the records found are written one by one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ import pyarrow.compute as pc
 from .. import findings
 from ..derived import NO_ROW, Derived, int_ids, take
 from ..entities import CREDIT, CREDIT_USE, Entity
+from ..schemas import TypedEntity
 from .amounts import text, to_decimal
 from .ledger import LEDGER_FIELDS, CloseLedger, sum_per_credit
 
@@ -186,6 +188,7 @@ def _compare(
     judged_new, judged_old = judged_new[judged], judged_old[judged]
     differs = {
         name: _differs(old.frame(entity), new.frame(entity), name, judged_old, judged_new)
+        | _differs_exactly(old.derived[entity], new.derived[entity], name, judged_old, judged_new)
         for name in JUDGED[entity]
     }
     changed = np.zeros(len(judged_new), dtype=bool)
@@ -243,6 +246,40 @@ def _differs(
     return ~same.to_numpy(zero_copy_only=False)
 
 
+def _differs_exactly(
+    old: TypedEntity, new: TypedEntity, name: str, old_rows: np.ndarray, new_rows: np.ndarray
+) -> np.ndarray:
+    """Per pair of rows: an amount no double holds differs where the doubles agree
+    (``9007199254740993`` -> ``9007199254740992``). Only the few pairs where either side
+    has an exact value are compared one by one."""
+    differs = np.zeros(len(old_rows), dtype=bool)
+    old_exact, new_exact = old.exact.get(name, {}), new.exact.get(name, {})
+    if not old_exact and not new_exact:
+        return differs
+    either = np.isin(old_rows, list(old_exact)) | np.isin(new_rows, list(new_exact))
+    positions = np.flatnonzero(either)
+    before = old.amounts(name, old_rows[positions])
+    after = new.amounts(name, new_rows[positions])
+    for position, a, b in zip(positions, before, after, strict=True):
+        differs[position] = _exactly(a) != _exactly(b)
+    return differs
+
+
+def _exactly(value: object) -> object:
+    """An amount as a Decimal of the digits it stands for (a float by its shortest repr);
+    a NaN (refused by the schema) as the text 'NaN', so that it equals itself."""
+    number = Decimal(repr(value)) if isinstance(value, float) else value
+    return "NaN" if isinstance(number, Decimal) and number.is_nan() else number
+
+
+def _value(side: Side, entity: Entity, name: str, row: int) -> object:
+    """A field's value in a record of ``side``, an amount as sent (every digit)."""
+    data = side.derived[entity]
+    if name in data.exact:
+        return data.amounts(name, np.array([row]))[0]
+    return data.frame[name].iloc[row] if name in data.frame else None
+
+
 def _column(frame: pd.DataFrame, name: str, rows: np.ndarray) -> pa.Array:
     if name not in frame:
         return pa.nulls(len(rows))
@@ -281,10 +318,10 @@ def _findings(
         elif rule == "backdated_entry":
             what = f"belongs to the closed period {label} but was not in its close"
         else:
-            before = old.frame(entity).iloc[old_rows[position]]
-            after = new.frame(entity).iloc[new_rows[position]]
+            was, now = int(old_rows[position]), int(new_rows[position])
             edits = "; ".join(
-                f"{name} {_shown(before.get(name))} -> {_shown(after.get(name))}"
+                f"{name} {_shown(_value(old, entity, name, was))} -> "
+                f"{_shown(_value(new, entity, name, now))}"
                 for name in fields[position]
             )
             quietly = " without UpdatedOn moving" if rule == "silent_change" else ""
