@@ -165,3 +165,31 @@ def test_reports_show_the_waiver_beside_the_finding(tmp_path):
     recon.write_reports(result, tmp_path / "out", ["html", "xlsx"])
     page = (tmp_path / "out" / "report.html").read_text()
     assert "waived: W-1" in page and "impact 5.00 GBP" in page
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule"),
+    [
+        ({"expires": "2025-06-30"}, "waiver_expired"),
+        ({"amount": '"4.00"'}, "waiver_amount_changed"),
+        ({"record_id": "999"}, "waiver_unused"),
+    ],
+)
+def test_every_report_is_written_when_a_waiver_lapses_or_holds_for_nothing(
+    tmp_path, overrides, rule
+):
+    # A waiver's own finding is about no record of the snapshot: report.html must still
+    # show it (it once failed with an internal error, and wrote no report at all).
+    waivers = _waivers(tmp_path / "w.toml", **overrides)
+    out = tmp_path / "out"
+    options = ["--out", out, "--waivers", waivers, "--as-of", "2025-12-31"]
+    done = subprocess.run(
+        [sys.executable, "-m", "recon", "audit", _snapshot(tmp_path / "s"), *options],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1, done.stderr
+    names = ("findings.json", "report.html", "report.md", "junit.xml", "report.xlsx")
+    assert sorted(path.name for path in out.iterdir()) == sorted(names)
+    page = (out / "report.html").read_text()
+    assert rule in page and "No record of the snapshot" in page

@@ -89,6 +89,8 @@ class FindingEvidence:
         wanted: dict[Entity, set[int]] = {}
         ledger_rows: dict[Entity, list[int]] = {CREDIT: [], ALLOWANCE: []}
         for index, finding in enumerate(shown):
+            if not self._in_snapshot(finding):
+                continue
             wanted.setdefault(BY_NAME[finding["entity"]], set()).add(finding["row"] - 1)
             if self.credit_rows[index] != NO_ROW:
                 wanted.setdefault(CREDIT, set()).add(self.credit_rows[index])
@@ -107,7 +109,16 @@ class FindingEvidence:
         }
         self.duplicates = _duplicates(self.snapshot, shown)
 
+    def _in_snapshot(self, finding: dict[str, Any]) -> bool:
+        """Whether the finding names a record of the snapshot: not a waiver's finding
+        (entity ``Waiver``), a roll-forward row or a record a close found deleted (row 0)."""
+        entity = BY_NAME.get(finding["entity"])
+        return entity is not None and entity in self.snapshot and finding["row"] >= 1
+
     def of(self, index: int, finding: dict[str, Any]) -> dict[str, Any]:
+        if not self._in_snapshot(finding):
+            note = "the finding is about no single record of the snapshot"
+            return evidence("record", "No record of the snapshot", [], empty=note)
         entity = BY_NAME[finding["entity"]]
         row = finding["row"] - 1
         record = self.records[entity.name][row]
