@@ -414,3 +414,23 @@ def test_a_change_after_close_past_a_doubles_digits_is_found(tmp_path):
     assert list(changes["record_id"]) == [1]
     (message,) = changes["message"]
     assert "TotalCredit 9007199254740993 -> 9007199254740992" in message
+
+
+def test_a_close_keeps_amounts_longer_than_pythons_default_decimal_precision(tmp_path):
+    """Python's decimals hold 28 digits by default: a 40-digit amount once made recon close
+    stop with an internal error. Its bundle now writes it whole."""
+    import csv
+
+    import recon
+
+    total = "1234567890123456789012345678901234567890.13"
+    credits, uses = _one_credit(total, "1234567890123456789012345678901234567889.12", "1.01")
+    uses[0]["CreatedOn"] = "2025-03-14T09:00:00Z"
+    snapshot = _snapshot(tmp_path / "snapshot", "jsonl", credits, uses)
+    recon.close(snapshot, period="2025-03", out=tmp_path / "bundle")
+    with (tmp_path / "bundle" / "rollforward.csv").open() as handle:
+        rows = {row["business_id"]: row for row in csv.DictReader(handle)}
+    assert rows["total"]["issued"] == total
+    assert rows["total"]["used_bookings"] == "1.01"
+    assert rows["total"]["expired"] == "1234567890123456789012345678901234567889.12"
+    assert total in (tmp_path / "bundle" / "report.md").read_text()

@@ -9,7 +9,7 @@ close's sheets of the workpaper.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from ..closing import CloseResult
 from ..closing import breakage as breakage_table
 from ..closing import maturity as maturity_table
 from ..closing import rollforward as rollforward_table
+from ..closing.amounts import WIDE
 from ..closing.changes import CHANGE_RULES
 from ..report.context import build_context
 from ..report.formats import BY_NAME, DEFAULT_FORMATS
@@ -141,6 +142,11 @@ _WIDTH, _HEIGHT, _BAR, _GAP = 460, 180, 56, 18
 def _waterfalls(table: pd.DataFrame) -> list[dict[str, Any]]:
     """One waterfall per currency, from opening to closing over its total row: the bars'
     geometry and labels (the template draws them)."""
+    with localcontext(WIDE):  # the levels are sums of the close's exact amounts
+        return _waterfall_charts(table)
+
+
+def _waterfall_charts(table: pd.DataFrame) -> list[dict[str, Any]]:
     charts = []
     for _, row in table[table["business_id"] == rollforward_table.TOTAL].iterrows():
         steps, level = [], Decimal(0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,7 @@ from ..load import load_snapshot
 from . import breakage as breakage_table
 from . import maturity as maturity_table
 from . import rollforward as rollforward_table
+from .amounts import WIDE
 from .changes import CHANGE_RULES, COMPARED, Side, changes_after_close
 from .ledger import Basis, close_ledger
 from .period import Period
@@ -141,6 +142,10 @@ class _Closing:
         self.period, self.basis, self.previous = period, basis, previous
 
     def __call__(self, derived: Derived) -> tuple[pd.DataFrame, dict[str, int]]:
+        with localcontext(WIDE):  # the close's sums keep every digit the data was sent with
+            return self._close(derived)
+
+    def _close(self, derived: Derived) -> tuple[pd.DataFrame, dict[str, int]]:
         period, previous = self.period, self.previous
         ledger = close_ledger(derived, self.basis)
         credits = rollforward_table.per_credit(ledger, period)
