@@ -155,6 +155,11 @@ def apply(
         if day > waiver.expires:
             notes.append((waiver, "waiver_expired", f"expired on {waiver.expires}", None))
             continue
+        if waiver.approved is not None and day < waiver.approved:
+            # An audit as of a day before the approval speaks of a time it did not hold.
+            why = f"approved on {waiver.approved}, after this audit's as-of: it holds for nothing"
+            notes.append((waiver, "waiver_unused", why, None))
+            continue
         for row in matches:
             if waiver.amount is not None and _magnitude(impact[row]) != waiver.amount:
                 now = "none" if impact[row] is None else str(impact[row])

@@ -143,3 +143,15 @@ def test_the_approval_date_is_kept_in_the_summary(tmp_path):
         waivers=_waivers(tmp_path / "w.toml", approved="2025-12-01"),
     )
     assert result.summary["waivers"]["list"][0]["approved"] == "2025-12-01"
+
+
+@pytest.mark.parametrize(("as_of", "holds"), [("2025-12-01", False), ("2026-01-30", True)])
+def test_a_waiver_holds_from_the_day_it_was_approved(tmp_path, as_of, holds):
+    waivers = _waivers(tmp_path / "w.toml", approved="2026-01-30")
+    result = audit(_snapshot(tmp_path / "s"), as_of=as_of, waivers=waivers)
+    mismatch = result.findings[result.findings["rule"] == "balance_mismatch"]
+    assert mismatch["waiver"].tolist() == (["W-1"] if holds else [None])
+    unused = result.findings[result.findings["rule"] == "waiver_unused"]
+    assert len(unused) == (0 if holds else 1)
+    assert holds or "approved on 2026-01-30, after this audit's as-of" in unused["message"].iloc[0]
+    assert result.exit_code == (0 if holds else 1)
