@@ -673,10 +673,16 @@ def _verdict_line(result: AuditResult) -> str:
 def _materiality_line(result: AuditResult) -> str | None:
     """One line: each currency's findings' money, against its thresholds when it has some."""
     parts = []
+    gated = result.fail_on is FailOn.MATERIAL
+    present = set()
     for entry in result.materiality.describe()["by_currency"]:
         code = entry["currency"] or "(no currency)"
+        present.add(entry["currency"])
         if entry["thresholds"] is None:
-            parts.append(f"{code} {entry['sum']} in {entry['findings']:,} findings (no thresholds)")
+            # Under --fail-on material such a currency gates nothing: say so, for a
+            # mistyped table ([materiality.GPB]) passes the gate otherwise unremarked.
+            none = "no thresholds: not gated" if gated else "no thresholds"
+            parts.append(f"{code} {entry['sum']} in {entry['findings']:,} findings ({none})")
             continue
         above, limits = entry["at_or_above_clearly_trivial"], entry["thresholds"]
         standing = entry["standing"].replace("_", " ")
@@ -685,6 +691,9 @@ def _materiality_line(result: AuditResult) -> str | None:
             f"{limits['clearly_trivial']}: {standing} (performance {limits['performance']}, "
             f"overall {limits['overall']})"
         )
+    unused = sorted(set(result.ruleset.materiality) - present)
+    if unused and parts:
+        parts.append(f"thresholds set for {', '.join(unused)}, in which no finding is")
     return "materiality: " + "; ".join(parts) if parts else None
 
 

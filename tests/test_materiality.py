@@ -438,3 +438,21 @@ def test_the_workpaper_has_a_materiality_sheet_with_the_summarys_figures(tmp_pat
     assert table["GBP"]["at or above clearly trivial sum"] == 30.0
     assert table["EUR"]["standing"] == "no thresholds"
     assert any("Gates this run" in str(row[0]) for row in rows[3:] if row and row[0])
+
+
+def test_a_mistyped_currency_table_is_named_and_the_ungated_currencies_said(tmp_path):
+    rules = rules_file(
+        tmp_path,
+        '[materiality.GPB]\nclearly_trivial = "0"\nperformance = "0"\noverall = "0"\n',
+    )
+    options = ["--rules", rules, "--fail-on", "material", "--out", tmp_path / "out"]
+    options += ["--as-of", "2025-12-31"]
+    done = subprocess.run(
+        [sys.executable, "-m", "recon", "audit", _snapshot(tmp_path / "s"), *options],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr  # nothing reaches overall: GBP has no table
+    (line,) = [text for text in done.stdout.splitlines() if text.startswith("materiality:")]
+    assert "GBP 34.99 in 3 findings (no thresholds: not gated)" in line
+    assert "thresholds set for GPB, in which no finding is" in line
