@@ -391,13 +391,10 @@ def _with_long_numbers(
         # A number too small for a double (1e-400) is 0 to pyarrow: the lines of the
         # records with an amount of 0 that hold a negative exponent are read again.
         line_of_record = np.flatnonzero(data[starts] != ord("\n"))
-        tiny = [
-            line
-            for line in line_of_record[zeros]
-            if block.find(b"e-", starts[line], ends[line]) != -1
-            or block.find(b"E-", starts[line], ends[line]) != -1
-        ]
-        again = np.concatenate([again, np.asarray(tiny, dtype=np.int64)])
+        minus = np.flatnonzero(((data[:-1] | 0x20) == ord("e")) & (data[1:] == ord("-")))
+        with_minus = np.unique(np.searchsorted(starts, minus, side="right") - 1)
+        tiny = np.intersect1d(line_of_record[zeros], with_minus)
+        again = np.concatenate([again, tiny.astype(np.int64)])
     exact = {name: dict(rows) for name, rows in raw.exact.items()}
     for line in np.unique(again):
         start, stop = int(starts[line]), int(ends[line])
