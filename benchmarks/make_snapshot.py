@@ -66,6 +66,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from recon import stored_datetimes
+from recon.entities import BY_NAME
+from recon.fields import DATETIME_NAMES
+
 STEMS = {
     "credits": "coworkerbookingcredits",
     "uses": "coworkerbookingcreditusehistories",
@@ -1209,9 +1213,13 @@ def _extra_services(rng, count, use_count, coworkers, people, room_names, per_ki
 # --- writers ---------------------------------------------------------------------------------
 
 
-def write_parquet(table: pa.Table, path: Path) -> None:
+def write_parquet(table: pa.Table, path: Path, entity: str, *, text_datetimes: bool) -> None:
+    """Parquet as ``recon fetch`` writes it: date-times stored typed (``stored_datetimes``),
+    unless ``text_datetimes`` (the layout of snapshots fetched before that)."""
     if any(spec.metadata and RAW_JSON in spec.metadata for spec in table.schema):
         raise SystemExit("untypeable values can be written as JSON Lines only (--format jsonl)")
+    if not text_datetimes:
+        table = stored_datetimes.store(table, DATETIME_NAMES[BY_NAME[entity]])
     pq.write_table(table, path, row_group_size=ROW_GROUP)
 
 
@@ -1262,7 +1270,9 @@ def write_jsonl(table: pa.Table, path: Path, *, threads: int = 2) -> None:
             handle.write(block)
 
 
-def write_snapshot(tables: dict[str, pa.Table], out: Path, fmt: str) -> None:
+def write_snapshot(
+    tables: dict[str, pa.Table], out: Path, fmt: str, *, text_datetimes: bool = False
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         stem = STEMS[name]
@@ -1271,7 +1281,10 @@ def write_snapshot(tables: dict[str, pa.Table], out: Path, fmt: str) -> None:
                 (out / f"{stem}.{other}").unlink(missing_ok=True)
         path = out / f"{stem}.{fmt}"
         partial = path.with_name(path.name + ".partial")
-        (write_parquet if fmt == "parquet" else write_jsonl)(table, partial)
+        if fmt == "parquet":
+            write_parquet(table, partial, ENTITY_NAMES[name], text_datetimes=text_datetimes)
+        else:
+            write_jsonl(table, partial)
         partial.replace(path)
 
 
@@ -1295,6 +1308,12 @@ def main(argv: list[str] | None = None) -> int:
         help="share of the credits' and uses' records given one value pyarrow cannot type "
         "(e.g. 0.0005 = 0.05%%; JSON Lines only)",
     )
+    parser.add_argument(
+        "--text-datetimes",
+        action="store_true",
+        help="Parquet with date-times as text (snapshots fetched before recon stored them "
+        "typed); by default they are stored as recon fetch stores them",
+    )
     args = parser.parse_args(argv)
     if args.credits < 100 or args.uses < 100:
         parser.error("--credits and --uses must be at least 100")
@@ -1317,7 +1336,7 @@ def main(argv: list[str] | None = None) -> int:
     for fmt in formats:
         target = args.out / fmt if args.format == "both" else args.out
         began = time.perf_counter()
-        write_snapshot(tables, target, fmt)
+        write_snapshot(tables, target, fmt, text_datetimes=args.text_datetimes)
         timings[f"write_{fmt}_s"] = round(time.perf_counter() - began, 2)
         (target / "planted.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     info["timings"] = timings

@@ -31,6 +31,8 @@ ISO_PATTERN = (
 )
 _NAT = np.datetime64("NaT", "us")
 _NO_OFFSET = np.iinfo(np.int32).min
+NO_OFFSET = _NO_OFFSET
+"""``ParsedDatetimes.offset_minutes`` of a value written without an offset."""
 _BLOCK = 1 << 20
 """Rows per block of the fixed-width parser: keeps its temporaries small."""
 
@@ -73,7 +75,24 @@ def parse_iso(strings: pa.Array | pa.ChunkedArray, *, z_is_local: bool = False) 
     paths give one answer.
     """
     if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks() if strings.num_chunks != 1 else strings.chunk(0)
+        if strings.num_chunks == 1:
+            return _parse_chunk(strings.chunk(0), z_is_local=z_is_local)
+        # Chunk by chunk (a Parquet row group, a JSON Lines block): no copy of the whole
+        # column's text, and temporaries the size of a chunk, which the allocator reuses
+        # instead of having the kernel zero fresh pages for each.
+        parts = [_parse_chunk(chunk, z_is_local=z_is_local) for chunk in strings.chunks]
+        if not parts:
+            return _parse_chunk(pa.array([], type=strings.type), z_is_local=z_is_local)
+        return ParsedDatetimes(
+            wall=np.concatenate([part.wall for part in parts]),
+            offset_minutes=np.concatenate([part.offset_minutes for part in parts]),
+            invalid=np.concatenate([part.invalid for part in parts]),
+        )
+    return _parse_chunk(strings, z_is_local=z_is_local)
+
+
+def _parse_chunk(strings: pa.Array, *, z_is_local: bool) -> ParsedDatetimes:
+    """``parse_iso`` of one array."""
     count = len(strings)
     wall = np.full(count, _NAT)
     offset = np.full(count, _NO_OFFSET, dtype=np.int32)
@@ -191,6 +210,19 @@ def _parse_fixed_width(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     days = months.astype("datetime64[D]").astype(np.int64) + np.where(ok, day - 1, 0)
     seconds = days * 86_400 + hour * 3600 + minute * 60 + second
     return (seconds * 1_000_000).astype("datetime64[us]"), ok
+
+
+def timestamps_of(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A new datetime64[us] array of a timestamp[us] column, NaT for null."""
+    if isinstance(values, pa.ChunkedArray):
+        parts = [timestamps_of(chunk) for chunk in values.chunks]
+        return np.concatenate(parts) if parts else np.empty(0, dtype="datetime64[us]")
+    # Nulls filled first: numpy would otherwise get floats, which do not hold every microsecond.
+    ticks = pc.fill_null(values.view(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    micros = ticks.astype("datetime64[us]")  # a copy: callers write into it
+    if values.null_count:
+        micros[~values.is_valid().to_numpy(zero_copy_only=False)] = _NAT
+    return micros
 
 
 def from_timestamps(values: pa.Array | pa.ChunkedArray) -> ParsedDatetimes:

@@ -113,6 +113,12 @@ PRESENTATIONAL: frozenset[str] = frozenset({"ToStringText", "LocalizationDetails
 report reads; the contract lets unknown fields be ignored, and on millions of records
 these are the largest column, so recon does not load them."""
 
+DATETIME_NAMES: dict[Entity, tuple[str, ...]] = {
+    entity: tuple(field.name for field in fields if field.kind is Kind.DATETIME)
+    for entity, fields in FIELDS.items()
+}
+"""Each entity's date-time fields."""
+
 DATETIME_FIELDS: frozenset[str] = frozenset(
     field.name for fields in FIELDS.values() for field in fields if field.kind is Kind.DATETIME
 )

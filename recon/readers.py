@@ -53,15 +53,17 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from . import stored_datetimes
 from .entities import Entity
 from .errors import SnapshotFileError
 from .exact import Exact, amount_column, shifted
-from .fields import ALIASES, FIELDS, PRESENTATIONAL, Kind
+from .fields import ALIASES, DATETIME_NAMES, FIELDS, PRESENTATIONAL, Kind
 from .files import MAX_FILE_BYTES_VARIABLE, file_limit, open_capped, read_capped
 from .money import ExactNumber, exact_float, exact_number
 from .snapshot import JSON_TEXT, SnapshotFile
+from .stored_datetimes import StoredDatetimes
 
-Column = pa.Array | pa.ChunkedArray | list
+Column = pa.Array | pa.ChunkedArray | list | StoredDatetimes
 
 MAX_DEPTH = 64
 """How many arrays or objects deep a field's value may nest. API records nest two or three
@@ -110,7 +112,7 @@ def read(
         elif file.format == "json":
             raw = _read_json(file.path)
         else:
-            raw = _read_parquet(file.path, wanted)
+            raw = _read_parquet(file.path, file.entity, wanted)
     except OSError as exc:
         raise SnapshotFileError(f"{file.path}: cannot be read: {exc.strerror or exc}") from exc
     if wanted is not None:
@@ -179,7 +181,7 @@ def _declared_names(entity: Entity) -> set[str]:
 # --- Parquet ------------------------------------------------------------------------------
 
 
-def _read_parquet(path: Path, wanted: set[str] | None = None) -> RawTable:
+def _read_parquet(path: Path, entity: Entity, wanted: set[str] | None = None) -> RawTable:
     try:
         names = [
             name
@@ -204,6 +206,13 @@ def _read_parquet(path: Path, wanted: set[str] | None = None) -> RawTable:
             ) from exc
     columns = _columns(table)
     for field in table.schema:
+        if stored_datetimes.is_stored(field) and field.name in columns:
+            stored = stored_datetimes.read(field, columns[field.name])
+            # Stored so by recon fetch for a date-time field; marked so on another field, it
+            # is judged as the text it stands for.
+            datetime = field.name in DATETIME_NAMES[entity]
+            columns[field.name] = stored if datetime else stored.texts()
+            continue
         texts = columns.get(field.name)
         if field.metadata and JSON_TEXT in field.metadata and texts is not None:
             if not pa.types.is_string(texts.type):

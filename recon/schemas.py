@@ -26,11 +26,12 @@ import pandera.pandas as pandera
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import datetimes, findings
+from . import datetimes, findings, stored_datetimes
 from .entities import Entity
 from .exact import Exact
 from .fields import ALIASES, FIELDS, Field, Kind
 from .readers import Column, RawTable
+from .stored_datetimes import StoredDatetimes
 
 ARROW_TYPES: dict[Kind, pa.DataType] = {
     Kind.INTEGER: pa.int64(),
@@ -95,8 +96,14 @@ class TypedEntity:
 
 
 def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> CoercedEntity:
-    """Type every declared field of ``raw``; free fields are kept as read."""
+    """Type every declared field of ``raw``; free fields are kept as read.
+
+    ``raw`` is consumed: its columns are taken out of it, so that each one read is freed
+    as soon as it is typed (on millions of records the text of the date-times alone is
+    gigabytes).
+    """
     columns = dict(raw.columns)
+    raw.columns.clear()
     exact = dict(raw.exact)
     for alias, name in ALIASES.get(entity, {}).items():
         if alias not in columns:
@@ -119,19 +126,23 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
             columns[alias] = alias_column
 
     result = CoercedEntity(entity, raw.num_rows, {}, {})
-    raw_columns = [
-        (spec, columns.pop(spec.name) if spec.name in columns else pa.nulls(raw.num_rows))
-        for spec in FIELDS[entity]
-    ]
     # Parsing date-times is the costly part, and numpy and Arrow release the GIL for
-    # most of it: two columns at a time use both cores.
+    # most of it: two columns at a time use both cores. Each worker takes its column
+    # out of ``columns`` and gives back only what it made of it, so the text of a
+    # typed column is freed at once rather than held until every column is typed.
     with ThreadPoolExecutor(max_workers=_PARSING_THREADS) as pool:
-        typed_columns = pool.map(
-            lambda item: _coerce_column(item[1], item[0], z_is_local=item[0].name in z_is_local),
-            raw_columns,
+        typed_columns = list(
+            pool.map(
+                lambda spec: _coerce_declared(
+                    spec,
+                    columns.pop(spec.name, None),
+                    raw.num_rows,
+                    z_is_local=spec.name in z_is_local,
+                ),
+                FIELDS[entity],
+            )
         )
-        typed_columns = list(typed_columns)
-    for (spec, raw_column), (typed, wrong) in zip(raw_columns, typed_columns, strict=True):
+    for spec, (typed, wrong, actual) in zip(FIELDS[entity], typed_columns, strict=True):
         kept = {row: value for row, value in exact.get(spec.name, {}).items() if not wrong[row]}
         if kept and spec.kind is Kind.NUMBER:
             result.exact[spec.name] = kept
@@ -139,15 +150,14 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
             result.datetimes[spec.name] = typed
         else:
             result.columns[spec.name] = typed
-        if wrong.any():
-            rows = np.flatnonzero(wrong)
+        if actual is not None:
             result.violations.append(
                 _violations(
-                    rows,
+                    np.flatnonzero(wrong),
                     spec.name,
                     "type",
                     expected=spec.kind.value,
-                    actual=_values_at(raw_column, rows),
+                    actual=actual,
                 )
             )
     for name, raw_column in columns.items():
@@ -298,6 +308,8 @@ def _values_at(column: Column, rows: np.ndarray) -> list[Any]:
     """The raw values at ``rows``, as plain data a finding can carry (``_plain``)."""
     if isinstance(column, list):
         return [_plain(column[row]) for row in rows]
+    if isinstance(column, StoredDatetimes):
+        column = column.text  # a value at fault is never a canonical one: its text is here
     return [_plain(value) for value in _plain_values(column.take(pa.array(rows)))]
 
 
@@ -350,10 +362,25 @@ def _json_default(value: Any) -> Any:
 # --- coercion of one column ---------------------------------------------------------------
 
 
+def _coerce_declared(
+    spec: Field, column: Column | None, num_rows: int, *, z_is_local: bool
+) -> tuple[pa.ChunkedArray | pa.Array | datetimes.ParsedDatetimes, np.ndarray, list[Any] | None]:
+    """``_coerce_column`` of a declared field (all null when the file lacks it), and the raw
+    values of the records at fault (None when none is)."""
+    if column is None:
+        column = pa.nulls(num_rows)
+    typed, wrong = _coerce_column(column, spec, z_is_local=z_is_local)
+    actual = _values_at(column, np.flatnonzero(wrong)) if wrong.any() else None
+    return typed, wrong, actual
+
+
 def _coerce_column(
     column: Column, spec: Field, *, z_is_local: bool
 ) -> tuple[pa.ChunkedArray | pa.Array | datetimes.ParsedDatetimes, np.ndarray]:
     """The column typed to ``spec.kind`` and the mask of values present but not of that kind."""
+    if isinstance(column, StoredDatetimes):  # only ever a date-time field (readers.py)
+        parsed = stored_datetimes.parse(column, z_is_local=z_is_local)
+        return parsed, parsed.invalid
     if isinstance(column, list):
         column, wrong = _from_python_values(column, spec.kind)
     else:

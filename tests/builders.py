@@ -22,6 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import recon
+from recon import stored_datetimes
+from recon.entities import ENTITIES
+from recon.fields import DATETIME_NAMES
 from recon.findings import from_json_text
 
 MISSING = object()
@@ -164,13 +167,18 @@ def allowance_use(record_id: int, allowance_id: int, **overrides: Any) -> dict[s
 
 
 def write_file(directory: Path, stem: str, records: list[dict[str, Any]], fmt: str) -> Path:
-    """Write ``records`` as ``stem.fmt``: json (array), envelope, envelopes, jsonl or parquet."""
+    """Write ``records`` as ``stem.fmt``: json (array), envelope, envelopes, jsonl, parquet
+    (date-times as text) or fetched (Parquet as recon fetch stores it: date-times typed)."""
     directory.mkdir(parents=True, exist_ok=True)
-    if fmt == "parquet":
+    if fmt in ("parquet", "fetched"):
         path = directory / f"{stem}.parquet"
         # from_pylist takes its columns from the first record alone: give it every key.
         names = dict.fromkeys(name for record in records for name in record)
-        pq.write_table(pa.Table.from_pylist([{n: r.get(n) for n in names} for r in records]), path)
+        table = pa.Table.from_pylist([{n: r.get(n) for n in names} for r in records])
+        if fmt == "fetched":
+            entity = next(entity for entity in ENTITIES if entity.stem == stem)
+            table = stored_datetimes.store(table, DATETIME_NAMES[entity])
+        pq.write_table(table, path)
         return path
     if fmt == "jsonl":
         path = directory / f"{stem}.jsonl"

@@ -1,8 +1,12 @@
 """Strict ISO-8601 parsing and local wall clock."""
 
+from itertools import pairwise
+
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recon.datetimes import Zones, localise, parse_iso, parse_with_regex
 
@@ -164,3 +168,32 @@ def test_fast_path__bad_values_leave_the_rest_of_their_block_parsed():
     np.testing.assert_array_equal(parsed.wall, wall)
     np.testing.assert_array_equal(parsed.offset_minutes, offset)
     assert np.flatnonzero(parsed.invalid).tolist() == sorted(impossible)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=12),
+    nulls=st.lists(st.integers(min_value=0, max_value=399), max_size=20),
+    z_is_local=st.booleans(),
+)
+def test_parse_iso__chunk_by_chunk_is_the_whole_columns_answer(cuts, nulls, z_is_local):
+    """A column read in chunks (Parquet row groups, JSON Lines blocks) is parsed chunk by
+    chunk: the answer is the one of the same strings in one array, chunk edges anywhere."""
+    texts: list[str | None] = list(_fuzzed(388, seed=3))
+    for row in nulls:
+        texts[row] = None
+    edges = sorted({0, len(texts), *(cut for cut in cuts if cut <= len(texts))})
+    chunked = pa.chunked_array(
+        [pa.array(texts[start:stop], type=pa.string()) for start, stop in pairwise(edges)],
+        type=pa.string(),
+    )
+    whole = parse_iso(pa.array(texts, type=pa.string()), z_is_local=z_is_local)
+    pieces = parse_iso(chunked, z_is_local=z_is_local)
+    np.testing.assert_array_equal(pieces.wall, whole.wall)
+    np.testing.assert_array_equal(pieces.offset_minutes, whole.offset_minutes)
+    np.testing.assert_array_equal(pieces.invalid, whole.invalid)
+
+
+def test_parse_iso__a_column_of_no_chunks_is_empty():
+    parsed = parse_iso(pa.chunked_array([], type=pa.string()))
+    assert len(parsed.wall) == len(parsed.offset_minutes) == len(parsed.invalid) == 0

@@ -7,7 +7,7 @@ import re
 import pytest
 from builders import audit, credit, manual_use, use, write_snapshot
 
-FORMS = ("json", "envelope", "envelopes", "jsonl", "parquet")
+FORMS = ("json", "envelope", "envelopes", "jsonl", "parquet", "fetched")
 
 
 def _records():

@@ -27,7 +27,7 @@ import recon
 from recon import readers
 from recon.entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE
 
-FORMS = ["json", "envelope", "envelopes", "jsonl", "parquet"]
+FORMS = ["json", "envelope", "envelopes", "jsonl", "parquet", "fetched"]
 
 
 def _records():

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from .. import readers
+from .. import readers, stored_datetimes
 from .._version import __version__
 from ..entities import ENTITIES, Entity
 from ..errors import AccessDenied, FetchError, UsageError
@@ -415,7 +415,7 @@ def _held(finished: dict[Entity, _Finished], entity: Entity, ids: list[int]) -> 
     names = pq.read_schema(path).names
     if "Id" not in names or "UpdatedOn" not in names:
         return {}
-    table = pq.read_table(path, columns=["Id", "UpdatedOn"])
+    table = stored_datetimes.as_text(pq.read_table(path, columns=["Id", "UpdatedOn"]))
     if not pa.types.is_integer(table.schema.field("Id").type):
         return {}
     wanted = pc.is_in(table.column("Id"), value_set=pa.array(ids, pa.int64()))
@@ -560,7 +560,8 @@ def _check_out(out: Path, *, incremental: bool) -> dict[str, Any] | None:
 
 def _existing(out: Path, entity: Entity) -> pa.Table:
     path = out / f"{entity.stem}.parquet"
-    return pq.read_table(path) if path.exists() else pa.table({})
+    # As the API sent it: merged with freshly fetched pages, which are text.
+    return stored_datetimes.as_text(pq.read_table(path)) if path.exists() else pa.table({})
 
 
 def _entity_record(

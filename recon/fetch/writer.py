@@ -22,8 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .. import readers
+from .. import readers, stored_datetimes
 from ..entities import Entity
+from ..fields import DATETIME_NAMES
 from ..findings import dumps
 from ..money import ExactNumber, exact_float
 from ..snapshot import JSON_TEXT, MANIFEST, sha256_file
@@ -241,9 +242,11 @@ class Staged:
 
 
 def stage(out: Path, entity: Entity, table: pa.Table) -> Staged:
-    """Write ``table`` as ``out/.STEM.parquet.tmp`` (renamed into place by ``commit``)."""
+    """Write ``table`` as ``out/.STEM.parquet.tmp`` (renamed into place by ``commit``), its
+    date-time columns typed (``stored_datetimes``: an audit then parses none of them)."""
     out.mkdir(parents=True, exist_ok=True)
     temporary = out / f".{entity.stem}.parquet.tmp"
+    table = stored_datetimes.store(table, DATETIME_NAMES[entity])
     try:
         pq.write_table(table, temporary, compression="zstd")
         return Staged(entity, temporary, table.num_rows, sha256_file(temporary))

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from .. import stored_datetimes
 from ..entities import ENTITIES, Entity
 from ..errors import SnapshotFileError
 from ..snapshot import locate
@@ -373,7 +374,8 @@ def _jsonl_records(path: Path, data: bytes) -> tuple[list[dict[str, Any]], list[
 
 def _from_parquet(entity: Entity, path: Path) -> EntityTable:
     try:
-        table = pq.read_table(path)
+        # Date-time columns as the API sends them: text (recon fetch stores them typed).
+        table = stored_datetimes.as_text(pq.read_table(path))
     except (pa.ArrowException, OSError) as exc:
         raise SnapshotFileError(f"{path}: is not a readable Parquet file ({exc})") from exc
     if "Id" in table.column_names:

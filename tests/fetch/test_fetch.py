@@ -12,6 +12,7 @@ from builders import allowance, allowance_use, credit, event_use, invoice_use, u
 from fakeapi import FakeApi
 
 import recon
+from recon import stored_datetimes
 from recon.entities import CREDIT, CREDIT_USE
 from recon.fetch import Credentials, FetchOptions, RetryPolicy, fetch
 from recon.fetch.errors import CountsContradictPages
@@ -261,6 +262,9 @@ def test_parquet_audits_exactly_like_the_same_records_as_json(tmp_path):
     )
     fetched = recon.audit(out, as_of="2025-12-31T00:00:00Z").findings.drop(columns="row")
     reference = recon.audit(as_json, as_of="2025-12-31T00:00:00Z").findings.drop(columns="row")
+    # Date-times are stored typed (the odd 2025-02-30 as its text beside them).
+    stored = pq.read_schema(out / "coworkerbookingcreditusehistories.parquet")
+    assert stored_datetimes.is_stored(stored.field("BookingFromTime"))
     assert len(fetched) >= 5
     pd.testing.assert_frame_equal(fetched, reference)
 
