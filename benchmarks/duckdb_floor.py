@@ -45,6 +45,9 @@ import time
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
+
+from recon import stored_datetimes
 
 CREDITS = "coworkerbookingcredits"
 USES = "coworkerbookingcreditusehistories"
@@ -92,9 +95,25 @@ def _money(column: str) -> str:
     return f'CASE WHEN isfinite("{column}") THEN "{column}"::DECIMAL(18, 6) END'
 
 
-def _time(column: str) -> str:
-    """An ISO-8601 text as a wall-clock timestamp in UTC, null when it does not parse."""
+def _time(column: str, stored: bool = False) -> str:
+    """An ISO-8601 text as a wall-clock timestamp in UTC, null when it does not parse; a
+    date-time column stored by recon fetch (``stored``) read as typed, its odd values as text."""
+    if stored:
+        return f'coalesce("{column}".wall, TRY_CAST("{column}".text AS TIMESTAMPTZ)::TIMESTAMP)'
     return f'TRY_CAST("{column}" AS TIMESTAMPTZ)::TIMESTAMP'
+
+
+def _text(column: str, stored: bool = False) -> str:
+    """A date-time column as text where it is set (null where it is not)."""
+    return f'coalesce("{column}".wall::VARCHAR, "{column}".text)' if stored else f'"{column}"'
+
+
+def _stored(directory: Path, stem: str) -> set[str]:
+    """The date-time columns of the entity's Parquet file that recon fetch stored typed."""
+    parquet = directory / f"{stem}.parquet"
+    if not parquet.is_file():
+        return set()
+    return {field.name for field in pq.read_schema(parquet) if stored_datetimes.is_stored(field)}
 
 
 def _linked(column: str) -> str:
@@ -117,7 +136,7 @@ SELECT id, credit_id, amount, links,
 FROM (
     SELECT "Id" AS id, "CoworkerBookingCreditId" AS credit_id, {amount} AS amount,
            {booking} + {event} + {invoice_line} AS links, coalesce("BookingId", 0) > 0 AS booked,
-           "Description" AS description, "BookingFromTime" AS booking_from_text,
+           "Description" AS description, {booking_from_text} AS booking_from_text,
            {booking_from} AS booking_from, {created} AS created
     FROM {source}
 )
@@ -170,11 +189,12 @@ def run_floor(snapshot: Path, *, threads: int | None = None) -> dict:
         connection.execute(f"SET threads = {int(threads)}")
     seconds: dict[str, float] = {}
     started = time.perf_counter()
+    credit_stored, use_stored = _stored(snapshot, CREDITS), _stored(snapshot, USES)
     connection.execute(
         LOAD_CREDITS.format(
             total=_money("TotalCredit"),
             remaining=_money("RemainingCredit"),
-            expire=_time("ExpireDate"),
+            expire=_time("ExpireDate", "ExpireDate" in credit_stored),
             source=_source(snapshot, CREDITS, _CREDIT_COLUMNS),
         )
     )
@@ -184,8 +204,9 @@ def run_floor(snapshot: Path, *, threads: int | None = None) -> dict:
             booking=_linked("BookingId"),
             event=_linked("EventAttendeeId"),
             invoice_line=_linked("CoworkerInvoiceLineId"),
-            booking_from=_time("BookingFromTime"),
-            created=_time("CreatedOn"),
+            booking_from=_time("BookingFromTime", "BookingFromTime" in use_stored),
+            booking_from_text=_text("BookingFromTime", "BookingFromTime" in use_stored),
+            created=_time("CreatedOn", "CreatedOn" in use_stored),
             source=_source(snapshot, USES, _USE_COLUMNS),
         )
     )
