@@ -281,13 +281,16 @@ def localise(parsed: ParsedDatetimes, zones: Zones) -> np.ndarray:
     with_offset = parsed.has_offset & ~np.isnat(parsed.wall)
     if not with_offset.any():
         return local
-    minutes = np.where(with_offset, parsed.offset_minutes, 0).astype("timedelta64[m]")
-    utc = parsed.wall - minutes
-    for code in np.unique(zones.codes[with_offset]):
-        rows = with_offset & (zones.codes == code)
+    # In integer microseconds: no timedelta temporaries of every row in other units.
+    shift = np.where(with_offset, parsed.offset_minutes, 0).astype(np.int64) * 60_000_000
+    utc = (parsed.wall.view(np.int64) - shift).view("datetime64[us]")
+    del shift
+    one_zone = len(zones.names) == 1  # the usual case: no mask, no sort of the codes
+    for code in (0,) if one_zone else np.unique(zones.codes[with_offset]):
+        rows = with_offset if one_zone else with_offset & (zones.codes == code)
         name = zones.names[code]
         if name == "UTC":
-            local[rows] = utc[rows]
+            np.copyto(local, utc, where=rows)
             continue
         instants = pd.DatetimeIndex(utc[rows]).tz_localize("UTC").tz_convert(name)
         local[rows] = instants.tz_localize(None).as_unit("us").to_numpy()
