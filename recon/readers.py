@@ -399,11 +399,14 @@ def _with_long_numbers(
     if len(zeros):
         # A number too small for a double (1e-400) is 0 to pyarrow: the lines of the
         # records with an amount of 0 that hold a negative exponent are read again.
+        # Looked for in those lines alone (a few per block), not in the whole block.
         line_of_record = np.flatnonzero(data[starts] != ord("\n"))
-        minus = np.flatnonzero(((data[:-1] | 0x20) == ord("e")) & (data[1:] == ord("-")))
-        with_minus = np.unique(np.searchsorted(starts, minus, side="right") - 1)
-        tiny = np.intersect1d(line_of_record[zeros], with_minus)
-        again = np.concatenate([again, tiny.astype(np.int64)])
+        tiny = [
+            line
+            for line in line_of_record[zeros].tolist()
+            if _negative_exponent(block[int(starts[line]) : int(ends[line])])
+        ]
+        again = np.concatenate([again, np.array(tiny, dtype=np.int64)])
     exact = {name: dict(rows) for name, rows in raw.exact.items()}
     for line in np.unique(again):
         start, stop = int(starts[line]), int(ends[line])
@@ -417,6 +420,11 @@ def _with_long_numbers(
                 if isinstance(number, ExactNumber) and math.isfinite(float(number)):
                     exact.setdefault(name, {})[int(record_of_line[line])] = number
     return RawTable(raw.columns, raw.num_rows, exact)
+
+
+def _negative_exponent(line: bytes | bytearray) -> bool:
+    """Whether ``line`` holds ``e-`` or ``E-``, as a number with a negative exponent does."""
+    return b"e-" in line or b"E-" in line
 
 
 def _zero_amounts(raw: RawTable, names: list[str]) -> np.ndarray:
