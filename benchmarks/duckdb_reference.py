@@ -516,18 +516,24 @@ def run_reference(snapshot: Path, *, threads: int | None = None) -> dict:
         )
     seconds["derive"] = time.perf_counter() - began
 
-    counts = {}
+    counts, by_field = {}, {}
     for rule, query in rule_queries(present, sources[CREDIT_USE]).items():
         began = time.perf_counter()
         found = connection.sql(query).to_arrow_table()  # the findings' Ids, materialised
         counts[rule] = found.num_rows
         seconds[rule] = time.perf_counter() - began
+        if rule == "schema_violation":
+            for row in (
+                found.group_by(["entity", "field"]).aggregate([([], "count_all")]).to_pylist()
+            ):
+                by_field[f"{row['entity']}.{row['field']}"] = row["count_all"]
     seconds["total"] = time.perf_counter() - started
     connection.close()
     return {
         "snapshot": str(snapshot),
         "duckdb": duckdb.__version__,
         "by_rule": counts,
+        "schema_violations_by_field": by_field,
         "seconds": {name: round(value, 3) for name, value in seconds.items()},
     }
 
