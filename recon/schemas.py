@@ -98,9 +98,13 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
     """Type every declared field of ``raw``; free fields are kept as read."""
     columns = dict(raw.columns)
     exact = dict(raw.exact)
+    odd = dict(raw.odd)
     for alias, name in ALIASES.get(entity, {}).items():
         if alias not in columns:
             continue
+        for either in (alias, name):  # rare: merged value by value, as Python values
+            if either in odd and either in columns:
+                columns[either] = _with_odd(columns[either], odd.pop(either))
         # Readers may add a declared field, or an alias, as an all-null column.
         alias_column = columns.pop(alias)
         alias_exact = exact.pop(alias, {})
@@ -123,11 +127,17 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
         (spec, columns.pop(spec.name) if spec.name in columns else pa.nulls(raw.num_rows))
         for spec in FIELDS[entity]
     ]
+    set_apart = {spec.name: odd.pop(spec.name, {}) for spec in FIELDS[entity]}
     # Parsing date-times is the costly part, and numpy and Arrow release the GIL for
     # most of it: two columns at a time use both cores.
     with ThreadPoolExecutor(max_workers=_PARSING_THREADS) as pool:
         typed_columns = pool.map(
-            lambda item: _coerce_column(item[1], item[0], z_is_local=item[0].name in z_is_local),
+            lambda item: _coerce_column(
+                item[1],
+                item[0],
+                set_apart[item[0].name],
+                z_is_local=item[0].name in z_is_local,
+            ),
             raw_columns,
         )
         typed_columns = list(typed_columns)
@@ -147,12 +157,22 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
                     spec.name,
                     "type",
                     expected=spec.kind.value,
-                    actual=_values_at(raw_column, rows),
+                    actual=_values_at(raw_column, rows, set_apart[spec.name]),
                 )
             )
     for name, raw_column in columns.items():
+        if name in odd:  # a free field of mixed types: kept as JSON text, every value
+            raw_column = _with_odd(raw_column, odd[name])
         result.columns[name] = _free_column(raw_column)
     return result
+
+
+def _with_odd(column: Column, odd: dict[int, Any]) -> list[Any]:
+    """A column and the values set apart from it (``RawTable.odd``) as Python values."""
+    values = list(column) if isinstance(column, list) else _plain_values(column)
+    for row, value in odd.items():
+        values[row] = value
+    return values
 
 
 def localise_datetimes(coerced: CoercedEntity, zones: datetimes.Zones) -> None:
@@ -294,11 +314,16 @@ def _python_values(column: Column) -> list[Any]:
     return _plain_values(column)
 
 
-def _values_at(column: Column, rows: np.ndarray) -> list[Any]:
-    """The raw values at ``rows``, as plain data a finding can carry (``_plain``)."""
+def _values_at(column: Column, rows: np.ndarray, odd: dict[int, Any] | None = None) -> list[Any]:
+    """The raw values at ``rows`` (those set apart in ``odd`` from there), as plain data a
+    finding can carry (``_plain``)."""
     if isinstance(column, list):
-        return [_plain(column[row]) for row in rows]
-    return [_plain(value) for value in _plain_values(column.take(pa.array(rows)))]
+        values = [column[row] for row in rows]
+    else:
+        values = _plain_values(column.take(pa.array(rows, type=pa.int64())))
+    if odd:
+        values = [odd.get(int(row), value) for row, value in zip(rows, values, strict=True)]
+    return [_plain(value) for value in values]
 
 
 def _plain_values(column: pa.Array | pa.ChunkedArray) -> list[Any]:
@@ -351,13 +376,16 @@ def _json_default(value: Any) -> Any:
 
 
 def _coerce_column(
-    column: Column, spec: Field, *, z_is_local: bool
+    column: Column, spec: Field, odd: dict[int, Any], *, z_is_local: bool
 ) -> tuple[pa.ChunkedArray | pa.Array | datetimes.ParsedDatetimes, np.ndarray]:
-    """The column typed to ``spec.kind`` and the mask of values present but not of that kind."""
+    """The column typed to ``spec.kind`` and the mask of values present but not of that kind;
+    ``odd``: the values set apart from it (``RawTable.odd``), judged one by one."""
     if isinstance(column, list):
-        column, wrong = _from_python_values(column, spec.kind)
+        column, wrong = _from_python_values(_with_odd(column, odd), spec.kind)
     else:
         column, wrong = _from_arrow(column, spec.kind)
+        if odd:
+            column, wrong = _with_odd_values(column, wrong, odd, spec.kind)
     if spec.kind is Kind.DATETIME:
         parsed = (
             datetimes.from_timestamps(column)
@@ -406,6 +434,30 @@ def _from_arrow(column: pa.Array | pa.ChunkedArray, kind: Kind) -> tuple[Any, np
     wrong = column.is_valid().to_numpy(zero_copy_only=False)
     empty_type = pa.string() if kind is Kind.DATETIME else ARROW_TYPES[kind]
     return pa.nulls(count, empty_type), wrong
+
+
+def _with_odd_values(
+    column: pa.Array | pa.ChunkedArray, wrong: np.ndarray, odd: dict[int, Any], kind: Kind
+) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray]:
+    """The typed ``column`` (null at the rows of ``odd``) with each of the few values set
+    apart typed as ``_from_python_values`` types it: put in if it is of ``kind`` (an integer
+    written ``5.0``), else marked wrong."""
+    rows = sorted(odd)
+    convert = _PYTHON_CONVERTERS[kind]
+    typed = [convert(odd[row]) if odd[row] is not None else None for row in rows]
+    wrong = wrong.copy()
+    for row, value in zip(rows, typed, strict=True):
+        if value is None and odd[row] is not None:
+            wrong[row] = True
+    kept = [(row, value) for row, value in zip(rows, typed, strict=True) if value is not None]
+    if kept:
+        mask = np.zeros(len(column), dtype=bool)
+        mask[[row for row, _ in kept]] = True
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        values = pa.array([value for _, value in kept], type=column.type)
+        column = pc.replace_with_mask(column, pa.array(mask), values)
+    return column, wrong
 
 
 def _integers(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
