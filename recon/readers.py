@@ -821,7 +821,8 @@ def _merge_column(
     apart from it (``RawTable.odd``), given its declared type (None: a free field)."""
     arrow = [piece for piece in pieces if piece is not None and not isinstance(piece, list)]
     types = {piece.type for piece in arrow if not pa.types.is_null(piece.type)}
-    if len(types) > 1 and all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
+    numbers = all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types)
+    if len(types) > 1 and numbers and (declared is None or pa.types.is_floating(declared)):
         types = {pa.float64()}  # int in one block, float in another: JSON numbers
     agree = len(arrow) == sum(piece is not None for piece in pieces) and len(types) <= 1
     if agree and (declared is not None or not any(odds)):
