@@ -59,7 +59,7 @@ from .exact import Exact, amount_column, shifted
 from .fields import ALIASES, FIELDS, PRESENTATIONAL, Kind
 from .files import MAX_FILE_BYTES_VARIABLE, file_limit, open_capped, read_capped
 from .money import ExactNumber, exact_float, exact_number
-from .odd_lines import odd_lines
+from .odd_lines import keyed_odd_lines, named_field, odd_lines
 from .snapshot import JSON_TEXT, SnapshotFile
 
 Column = pa.Array | pa.ChunkedArray | list
@@ -294,16 +294,20 @@ def _read_jsonl(path: Path, entity: Entity, block_size: int) -> RawTable:
 
 @dataclass
 class _OddSeen:
-    """Whether a block of this file held a value of the wrong type: the blocks after it are
-    searched for such lines before pyarrow is given them (a file that holds one usually
-    holds more, and a refused read costs a quarter of a whole one)."""
+    """The declared fields of a file that held a value of the wrong type in an earlier
+    block: the blocks after it are searched for those fields' odd values before pyarrow is
+    given them (a file that holds one usually holds more, and a refused read costs about a
+    quarter of a whole one)."""
 
-    odd: bool = False
+    names: set[str] = dataclass_field(default_factory=set)
 
 
 _MOST_ODD = 8
 """A block where more than one line in this many holds an odd value is read the slow way
 (pyarrow with text fields only, then in pieces): setting lines apart pays for few."""
+
+_ATTEMPTS = 4
+"""Typed reads of one block, each after setting apart the lines the last refusal led to."""
 
 
 def _read_block(
@@ -316,30 +320,70 @@ def _read_block(
     seen: _OddSeen | None = None,
 ) -> RawTable:
     """One block; ``records`` is what ``_screen`` found (None: not for pyarrow), ``long``
-    what ``_long_number_lines`` found (None: search it here), ``seen`` whether an earlier
-    block of the file held odd values."""
+    what ``_long_number_lines`` found (None: search it here), ``seen`` the fields that held
+    odd values in the file's earlier blocks.
+
+    pyarrow reads the block with every field typed. When it refuses, the lines holding a
+    value of the wrong type are found (the field pyarrow's error names, searched for alone
+    with ``keyed_odd_lines``; else every field, with ``odd_lines``), parsed by json and
+    replaced by ``{}`` (an empty record: every other record keeps its row), and pyarrow
+    reads the block again; the lines' values are then put back (``_patched``). A block
+    that still refuses, or holds too many odd lines, is read the slow, exact way
+    (``_read_refused``), its lines set apart all the same."""
     if records is None:
         return _exact_amounts(
             records_to_table(list(_jsonl_records(path, block, first_line))), entity
         )
     if long is None:
         long = _long_number_lines(block)
-    odd = odd_lines(block, entity) if seen is not None and seen.odd else None
-    if not odd:  # none found (or not looked for): pyarrow takes most blocks whole
-        table = _pyarrow_block(block, typed_schema(entity))
+    seen = seen if seen is not None else _OddSeen()
+    work = block if isinstance(block, bytearray) else bytearray(block)
+    apart: dict[int, tuple[int, int]] = {}
+    parsed: dict[int, Any] = {}
+    found = (keyed_odd_lines(work, entity, seen.names) or []) if seen.names else []
+    for _ in range(_ATTEMPTS):
+        found = [item for item in found if item[0] not in apart]
+        if (len(apart) + len(found)) * _MOST_ODD > records:
+            break
+        for line, start, end in found:
+            parsed[line] = _loads(bytes(work[start:end]), path, f"line {first_line + line}")
+            apart[line] = (start, end)
+            work[start:end] = b"{}" + b" " * (end - start - 2)
+        refusal: list[str] = []
+        table = _pyarrow_block(work, typed_schema(entity), refusal)
         if table is not None and table.num_rows == records:
             raw = _exact_amounts(RawTable(_columns(table), table.num_rows), entity)
-            return _with_long_numbers(raw, path, block, first_line, entity, long)
+            raw = _with_long_numbers(raw, path, work, first_line, entity, long)
+            return _put_back(raw, work, apart, parsed, entity)
         if table is not None:  # more values than lines: a line holds two; json names it
-            return _exact_amounts(
-                records_to_table(list(_jsonl_records(path, block, first_line))), entity
-            )
-        odd = odd_lines(block, entity) if odd is None else odd
-    if odd and len(odd) * _MOST_ODD <= records:
-        if seen is not None:
-            seen.odd = True
-        return _read_around(path, entity, block, first_line, records, long, odd)
-    return _read_refused(path, entity, block, first_line, records, long)
+            records_read = records_to_table(list(_jsonl_records(path, work, first_line)))
+            return _put_back(_exact_amounts(records_read, entity), work, apart, parsed, entity)
+        name = named_field(refusal[0]) if refusal else None
+        found = []
+        if name is not None and name not in seen.names:
+            found = keyed_odd_lines(work, entity, [name]) or []
+            if found:
+                seen.names.add(name)
+        if not found:  # no field named, or its search missed it: every field is looked at
+            found = odd_lines(work, entity)
+        if not found:
+            break
+    raw = _read_refused(path, entity, work, first_line, records, long)
+    return _put_back(raw, work, apart, parsed, entity)
+
+
+def _put_back(
+    raw: RawTable,
+    block: bytes | bytearray,
+    apart: dict[int, tuple[int, int]],
+    parsed: dict[int, Any],
+    entity: Entity,
+) -> RawTable:
+    """``raw`` with the values of the lines set apart (``parsed``, by line) put back."""
+    if not apart:
+        return raw
+    lines = sorted(apart)
+    return _patched(raw, _record_rows(block, lines), [parsed[line] for line in lines], entity)
 
 
 def _read_refused(
@@ -359,35 +403,6 @@ def _read_refused(
     if table is None and len(block) > _SMALLEST_PIECE:
         return _read_pieces(path, entity, block, first_line)
     return _exact_amounts(records_to_table(list(_jsonl_records(path, block, first_line))), entity)
-
-
-def _read_around(
-    path: Path,
-    entity: Entity,
-    block: bytes | bytearray,
-    first_line: int,
-    records: int,
-    long: np.ndarray,
-    odd: list[tuple[int, int, int]],
-) -> RawTable:
-    """A block whose ``odd`` lines (``odd_lines.odd_lines``) hold values of the wrong type:
-    those lines are parsed by json and replaced by ``{}`` (an empty record, so every other
-    record keeps its row), the block is read typed by pyarrow, and the odd lines' values
-    are put back (``_patched``). Should pyarrow still refuse the block, something the
-    search does not look for is there: the block is read the slow way, lines set apart."""
-    parsed = []
-    for line, start, end in odd:
-        parsed.append(_loads(bytes(block[start:end]), path, f"line {first_line + line}"))
-    blanked = block if isinstance(block, bytearray) else bytearray(block)
-    for _, start, end in odd:
-        blanked[start:end] = b"{}" + b" " * (end - start - 2)
-    table = _pyarrow_block(blanked, typed_schema(entity))
-    if table is not None and table.num_rows == records:
-        raw = _exact_amounts(RawTable(_columns(table), table.num_rows), entity)
-        raw = _with_long_numbers(raw, path, blanked, first_line, entity, long)
-    else:
-        raw = _read_refused(path, entity, blanked, first_line, records, long)
-    return _patched(raw, _record_rows(blanked, [line for line, _, _ in odd]), parsed, entity)
 
 
 def _record_rows(block: bytes | bytearray, lines: list[int]) -> list[int]:
@@ -436,14 +451,29 @@ def _patched(raw: RawTable, rows: list[int], records: list[Any], entity: Entity)
                 kept.append(None)
                 odd.setdefault(name, {})[row] = value
         if any(value is not None for value in kept):
-            # The rows are in order, so the values fill them in order.
-            filling = pa.array([v for v in kept if v is not None], type=column.type)
-            full = np.zeros(raw.num_rows, dtype=bool)
-            full[[row for row, v in zip(rows, kept, strict=True) if v is not None]] = True
-            column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-            column = pc.replace_with_mask(column, pa.array(full), filling)
+            column = _spliced(column, rows, pa.array(kept, type=column.type))
         columns[name] = column
     return RawTable(columns, raw.num_rows, {k: v for k, v in exact.items() if v}, odd)
+
+
+def _spliced(
+    column: pa.Array | pa.ChunkedArray, rows: list[int], values: pa.Array
+) -> pa.ChunkedArray:
+    """``column`` with ``values`` at ``rows`` (in order), as slices of both: no copy of the
+    column, whose other rows are the block's (a copy of every column of every block with an
+    odd line cost a tenth of the time of reading it)."""
+    chunks: list[pa.Array] = []
+    at = 0
+    for position, row in enumerate(rows):
+        if row > at:
+            part = column.slice(at, row - at)
+            chunks.extend(part.chunks if isinstance(part, pa.ChunkedArray) else [part])
+        chunks.append(values.slice(position, 1))
+        at = row + 1
+    if at < len(column):
+        part = column.slice(at)
+        chunks.extend(part.chunks if isinstance(part, pa.ChunkedArray) else [part])
+    return pa.chunked_array(chunks, type=column.type)
 
 
 def _type_of(values: list[Any]) -> pa.DataType:
@@ -689,8 +719,11 @@ _ONE_THREAD = pajson.ReadOptions(use_threads=False)
 _THREADED = 1 << 20
 
 
-def _pyarrow_block(block: bytes | bytearray, schema: pa.Schema) -> pa.Table | None:
-    """The block read by pyarrow with ``schema`` declared, or None when it does not fit.
+def _pyarrow_block(
+    block: bytes | bytearray, schema: pa.Schema, refusal: list[str] | None = None
+) -> pa.Table | None:
+    """The block read by pyarrow with ``schema`` declared, or None when it does not fit
+    (pyarrow's error then added to ``refusal``).
 
     A field pyarrow had to infer and made a date or time of is declared as text
     and the block read again, so that no block turns an unknown field's text
@@ -705,7 +738,9 @@ def _pyarrow_block(block: bytes | bytearray, schema: pa.Schema) -> pa.Table | No
                 read_options=_ONE_THREAD if len(block) < _THREADED else None,
                 parse_options=_parse_options(schema, "infer"),
             )
-        except pa.ArrowInvalid:
+        except pa.ArrowInvalid as exc:
+            if refusal is not None:
+                refusal.append(str(exc))
             return None
         guessed = [field for field in table.schema if field.name not in schema.names]
         temporal = [field for field in guessed if is_temporal(field.type)]

@@ -353,6 +353,7 @@ def test_a_block_pyarrow_refuses_is_cut_up_and_loads_as_json_would(
     # when the lines holding them are not found first (``search``: they are, and set apart).
     if not search:
         monkeypatch.setattr(readers, "odd_lines", lambda block, entity: [])
+        monkeypatch.setattr(readers, "keyed_odd_lines", lambda block, entity, names: [])
     uses = [use(100 + i, 1 + i % 2, CreditUsed=1.0) for i in range(400)]
     uses[3]["CreditUsed"] = "12,50"
     uses[150]["CreditUsed"] = True
