@@ -1,18 +1,24 @@
 """Reading one snapshot file into raw columns, whatever its form.
 
 Raw means as the file gave it: no field is typed or judged here. A column is
-an Arrow array when its values share a JSON type, or a plain list of Python
-values when they do not (``"60.00"`` among numbers, say), for the schema step
-to sort out value by value.
+an Arrow array when its values share a JSON type; a declared field's Arrow column
+may have a few values of another type set apart (``RawTable.odd``: row -> raw
+value, the column null there); a column is a plain list of Python values only
+where neither fits (a free field of mixed types, a ``.json`` file's column of
+mixed types), for the schema step to sort out value by value.
 
 JSON Lines are read block by block (``block_size`` bytes of whole lines). Each
 block is screened first, cheaply and in bulk: it must be UTF-8, every line that
 is not blank must open an object, and no line may nest deeper than pyarrow's
 JSON reader survives (it crashes the process on a ``null`` line and on very deep
 nesting, and reads two values on one line as two records). A block that passes
-goes through pyarrow, with every declared field typed, then with only text
-fields declared; a block that fails the screen or both reads is parsed line by
-line with ``json``, which either yields the records or names the line at fault.
+goes through pyarrow, with every declared field typed. When pyarrow refuses it,
+the lines holding a value of the wrong type for their field are found in bulk
+(``odd_lines``), parsed by ``json`` and replaced by empty records, and pyarrow
+reads the rest typed; their values are put back (``_read_block``). A block that
+still refuses is read with only text fields declared, then in pieces; a block
+that fails the screen or every read is parsed line by line with ``json``, which
+either yields the records or names the line at fault.
 Fields nobody declared are read the same in every block: a value that pyarrow
 would guess is a timestamp stays the text the file holds.
 
@@ -341,6 +347,8 @@ def _read_block(
     apart: dict[int, tuple[int, int]] = {}
     parsed: dict[int, Any] = {}
     found = (keyed_odd_lines(work, entity, seen.names) or []) if seen.names else []
+    if len(found) * _MOST_ODD > records:
+        found = []  # the search names most lines (a nested key of that name?): read as is
     for _ in range(_ATTEMPTS):
         found = [item for item in found if item[0] not in apart]
         if (len(apart) + len(found)) * _MOST_ODD > records:

@@ -128,3 +128,26 @@ def test_an_odd_amount_or_id_is_one_violation_never_coerced(tmp_path, value, wro
     assert frame["CreditUsed"].iloc[149] == 1.5
     if "CreditUsed" in wrong:
         assert pd.isna(frame["CreditUsed"].iloc[150])
+
+
+def test_a_declared_key_nested_in_a_free_field_does_not_send_later_blocks_the_slow_way(
+    tmp_path, monkeypatch
+):
+    # Once BookingId held an odd value, later blocks are searched for it first; a free
+    # object holding a "BookingId" string on every line matches that search everywhere,
+    # yet those blocks hold nothing odd and pyarrow reads them typed (about 20 blocks).
+    lines = [
+        json.dumps({"Id": n, "CreditUsed": 1.5, "BookingId": n, "Meta": {"BookingId": "x"}})
+        for n in range(1, 300)
+    ]
+    lines[2] = json.dumps({"Id": 3, "CreditUsed": 1.5, "BookingId": "B-3", "Meta": {}})
+    path = tmp_path / f"{USE.stem}.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    slow = []
+    refused = readers._read_refused
+    monkeypatch.setattr(readers, "_read_refused", lambda *a: slow.append(1) or refused(*a))
+    frame, violations = _typed(readers.read(SnapshotFile(USE, path, "jsonl"), block_size=2000))
+    assert len(slow) <= 1  # the block holding B-3, where the search names every line
+    violations = violations[violations["reason"] == "type"]
+    assert violations[["row", "field", "actual"]].values.tolist() == [[2, "BookingId", "B-3"]]
+    assert frame["BookingId"].iloc[298] == 299
