@@ -869,18 +869,9 @@ def _merge_column(
         types = {pa.float64()}  # int in one block, float in another: JSON numbers
     agree = len(arrow) == sum(piece is not None for piece in pieces) and len(types) <= 1
     if agree and (declared is not None or not any(odds)):
-        common = types.pop() if types else pa.null()
-        chunks, odd = [], {}
-        placed = zip(pieces, lengths, odds, _offsets(lengths), strict=True)
-        for piece, length, found, offset in placed:
-            if piece is None:
-                chunks.append(pa.nulls(length, common))
-            else:
-                # Arrays, not ChunkedArrays: pyarrow would convert those value by value.
-                piece = piece.cast(common)
-                chunks.extend(piece.chunks if isinstance(piece, pa.ChunkedArray) else [piece])
-            odd.update(shifted(found, offset))
-        return pa.chunked_array(chunks, type=common), odd
+        merged = _same_type(pieces, lengths, odds, types.pop() if types else pa.null())
+        if merged is not None:
+            return merged
     if declared is not None:
         return _merge_declared(pieces, lengths, odds, declared)
     # A free field whose types conflict: this column alone becomes Python values.
@@ -894,6 +885,29 @@ def _merge_column(
             block[row] = value
         values.extend(block)
     return values, {}
+
+
+def _same_type(
+    pieces: list[Column | None],
+    lengths: list[int],
+    odds: list[dict[int, Any]],
+    common: pa.DataType,
+) -> tuple[pa.ChunkedArray, dict[int, Any]] | None:
+    """The pieces as one Arrow column of type ``common``; None when a piece does not cast to
+    it (an integer beyond 2**53 in a block of integers, floats in another)."""
+    chunks, odd = [], {}
+    for piece, length, found, offset in zip(pieces, lengths, odds, _offsets(lengths), strict=True):
+        if piece is None:
+            chunks.append(pa.nulls(length, common))
+        else:
+            try:
+                piece = piece.cast(common)
+            except pa.ArrowInvalid:
+                return None
+            # Arrays, not ChunkedArrays: pyarrow would convert those value by value.
+            chunks.extend(piece.chunks if isinstance(piece, pa.ChunkedArray) else [piece])
+        odd.update(shifted(found, offset))
+    return pa.chunked_array(chunks, type=common), odd
 
 
 def _offsets(lengths: list[int]) -> list[int]:

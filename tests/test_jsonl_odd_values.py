@@ -151,3 +151,14 @@ def test_a_declared_key_nested_in_a_free_field_does_not_send_later_blocks_the_sl
     violations = violations[violations["reason"] == "type"]
     assert violations[["row", "field", "actual"]].values.tolist() == [[2, "BookingId", "B-3"]]
     assert frame["BookingId"].iloc[298] == 299
+
+
+def test_a_free_field_of_wide_integers_in_one_block_and_floats_in_another_is_kept(tmp_path):
+    # Merging int64 and float64 blocks casts the integers to floats, which pyarrow refuses
+    # beyond 2**53: such a free field is kept as JSON text, every digit, not a traceback.
+    lines = [json.dumps({"Id": n, "CreditUsed": 1.5, "Note": 2**53 + n}) for n in range(1, 40)]
+    lines += [json.dumps({"Id": n, "CreditUsed": 1.5, "Note": 0.5}) for n in range(40, 80)]
+    path = tmp_path / f"{USE.stem}.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    frame, _ = _typed(readers.read(SnapshotFile(USE, path, "jsonl"), block_size=1500))
+    assert frame["Note"].iloc[0] == str(2**53 + 1) and frame["Note"].iloc[-1] == "0.5"
