@@ -1,18 +1,24 @@
 """Reading one snapshot file into raw columns, whatever its form.
 
 Raw means as the file gave it: no field is typed or judged here. A column is
-an Arrow array when its values share a JSON type, or a plain list of Python
-values when they do not (``"60.00"`` among numbers, say), for the schema step
-to sort out value by value.
+an Arrow array when its values share a JSON type; a declared field's Arrow column
+may have a few values of another type set apart (``RawTable.odd``: row -> raw
+value, the column null there); a column is a plain list of Python values only
+where neither fits (a free field of mixed types, a ``.json`` file's column of
+mixed types), for the schema step to sort out value by value.
 
 JSON Lines are read block by block (``block_size`` bytes of whole lines). Each
 block is screened first, cheaply and in bulk: it must be UTF-8, every line that
 is not blank must open an object, and no line may nest deeper than pyarrow's
 JSON reader survives (it crashes the process on a ``null`` line and on very deep
 nesting, and reads two values on one line as two records). A block that passes
-goes through pyarrow, with every declared field typed, then with only text
-fields declared; a block that fails the screen or both reads is parsed line by
-line with ``json``, which either yields the records or names the line at fault.
+goes through pyarrow, with every declared field typed. When pyarrow refuses it,
+the lines holding a value of the wrong type for their field are found in bulk
+(``odd_lines``), parsed by ``json`` and replaced by empty records, and pyarrow
+reads the rest typed; their values are put back (``_read_block``). A block that
+still refuses is read with only text fields declared, then in pieces; a block
+that fails the screen or every read is parsed line by line with ``json``, which
+either yields the records or names the line at fault.
 Fields nobody declared are read the same in every block: a value that pyarrow
 would guess is a timestamp stays the text the file holds.
 
@@ -60,6 +66,7 @@ from .exact import Exact, amount_column, shifted
 from .fields import ALIASES, DATETIME_NAMES, FIELDS, PRESENTATIONAL, Kind
 from .files import MAX_FILE_BYTES_VARIABLE, file_limit, open_capped, read_capped
 from .money import ExactNumber, exact_float, exact_number
+from .odd_lines import keyed_odd_lines, named_field, odd_lines
 from .snapshot import JSON_TEXT, SnapshotFile
 from .stored_datetimes import StoredDatetimes
 
@@ -94,6 +101,10 @@ class RawTable:
     exact: dict[str, Exact] = dataclass_field(default_factory=dict)
     """For amount columns (``exact.amount_column``): the exact value of each row whose
     float is not what the file holds."""
+    odd: dict[str, dict[int, Any]] = dataclass_field(default_factory=dict)
+    """For Arrow columns of declared fields: row -> the raw value of each of the few rows
+    whose value is of another JSON type than the column's (the column is null there), for
+    the schema step to judge; the column stays Arrow instead of becoming Python values."""
 
 
 def read(
@@ -117,7 +128,9 @@ def read(
         raise SnapshotFileError(f"{file.path}: cannot be read: {exc.strerror or exc}") from exc
     if wanted is not None:
         exact = {k: v for k, v in raw.exact.items() if k in wanted}
-        raw = RawTable({k: v for k, v in raw.columns.items() if k in wanted}, raw.num_rows, exact)
+        odd = {k: v for k, v in raw.odd.items() if k in wanted}
+        columns = {k: v for k, v in raw.columns.items() if k in wanted}
+        raw = RawTable(columns, raw.num_rows, exact, odd)
     return _without_empty_extras(_exact_amounts(raw, file.entity), file.entity)
 
 
@@ -132,7 +145,7 @@ def _exact_amounts(raw: RawTable, entity: Entity) -> RawTable:
         columns[name], found = amount_column(columns[name])
         if found:
             exact[name] = {**exact.get(name, {}), **found}
-    return RawTable(columns, raw.num_rows, exact)
+    return RawTable(columns, raw.num_rows, exact, raw.odd)
 
 
 def amount_names(entity: Entity) -> list[str]:
@@ -156,12 +169,15 @@ def _without_empty_extras(raw: RawTable, entity: Entity) -> RawTable:
     empty = [
         name
         for name, column in raw.columns.items()
-        if name not in declared and not isinstance(column, list) and pa.types.is_null(column.type)
+        if name not in declared
+        and name not in raw.odd
+        and not isinstance(column, list)
+        and pa.types.is_null(column.type)
     ]
     if not empty:
         return raw
     return RawTable(
-        {k: v for k, v in raw.columns.items() if k not in empty}, raw.num_rows, raw.exact
+        {k: v for k, v in raw.columns.items() if k not in empty}, raw.num_rows, raw.exact, raw.odd
     )
 
 
@@ -265,26 +281,48 @@ _JSON_TYPES = {
 
 def _read_jsonl(path: Path, entity: Entity, block_size: int) -> RawTable:
     """The file block by block, each the fastest way that takes it, so that one odd value
-    costs one block of Python parsing, not the whole file's.
+    costs one line of Python parsing, not the whole block's.
 
     While pyarrow parses one block (releasing the interpreter lock), the next is read
     and screened. Columns are then merged block by block: Arrow where the blocks agree
-    on a type, Python values only for a column whose types conflict.
+    on a type, or of the declared type with the few values of another type set apart
+    (``RawTable.odd``); Python values only for a free field whose types conflict.
     """
     tables: list[RawTable] = []
+    seen = _OddSeen()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recon-jsonl") as parser:
         parsing: Future[RawTable] | None = None
         for first_line, block in _line_blocks(path, block_size):
             records = _screen(block)
             # Searched here, while the previous block is parsed: numpy releases the GIL too.
             long = _long_number_lines(block) if records is not None else None
-            following = parser.submit(_read_block, path, entity, block, first_line, records, long)
+            following = parser.submit(
+                _read_block, path, entity, block, first_line, records, long, seen
+            )
             if parsing is not None:
                 tables.append(parsing.result())
             parsing = following
         if parsing is not None:
             tables.append(parsing.result())
-    return _merge_blocks(tables)
+    return _merge_blocks(tables, entity)
+
+
+@dataclass
+class _OddSeen:
+    """The declared fields of a file that held a value of the wrong type in an earlier
+    block: the blocks after it are searched for those fields' odd values before pyarrow is
+    given them (a file that holds one usually holds more, and a refused read costs about a
+    quarter of a whole one)."""
+
+    names: set[str] = dataclass_field(default_factory=set)
+
+
+_MOST_ODD = 8
+"""A block where more than one line in this many holds an odd value is read the slow way
+(pyarrow with text fields only, then in pieces): setting lines apart pays for few."""
+
+_ATTEMPTS = 4
+"""Typed reads of one block, each after setting apart the lines the last refusal led to."""
 
 
 def _read_block(
@@ -294,24 +332,197 @@ def _read_block(
     first_line: int,
     records: int | None,
     long: np.ndarray | None = None,
+    seen: _OddSeen | None = None,
 ) -> RawTable:
     """One block; ``records`` is what ``_screen`` found (None: not for pyarrow), ``long``
-    what ``_long_number_lines`` found (None: search it here)."""
-    if records is not None:
-        refused = True
-        for schema in (typed_schema(entity), text_schema(entity)):
-            table = _pyarrow_block(block, schema)
-            if table is not None and table.num_rows == records:
-                raw = _exact_amounts(RawTable(_columns(table), table.num_rows), entity)
-                if long is None:
-                    long = _long_number_lines(block)
-                return _with_long_numbers(raw, path, block, first_line, entity, long)
-            if table is not None:
-                refused = False
-                break  # more values than lines: a line holds two; json names it
-        if refused and len(block) > _SMALLEST_PIECE:
-            return _read_pieces(path, entity, block, first_line)
+    what ``_long_number_lines`` found (None: search it here), ``seen`` the fields that held
+    odd values in the file's earlier blocks.
+
+    pyarrow reads the block with every field typed. When it refuses, the lines holding a
+    value of the wrong type are found (the field pyarrow's error names, searched for alone
+    with ``keyed_odd_lines``; else every field, with ``odd_lines``), parsed by json and
+    replaced by ``{}`` (an empty record: every other record keeps its row), and pyarrow
+    reads the block again; the lines' values are then put back (``_patched``). A block
+    that still refuses, or holds too many odd lines, is read the slow, exact way
+    (``_read_refused``), its lines set apart all the same."""
+    if records is None:
+        return _exact_amounts(
+            records_to_table(list(_jsonl_records(path, block, first_line))), entity
+        )
+    if long is None:
+        long = _long_number_lines(block)
+    seen = seen if seen is not None else _OddSeen()
+    work = block if isinstance(block, bytearray) else bytearray(block)
+    apart: dict[int, tuple[int, int]] = {}
+    parsed: dict[int, Any] = {}
+    found = (keyed_odd_lines(work, entity, seen.names) or []) if seen.names else []
+    if len(found) * _MOST_ODD > records:
+        found = []  # the search names most lines (a nested key of that name?): read as is
+    for _ in range(_ATTEMPTS):
+        found = [item for item in found if item[0] not in apart]
+        if (len(apart) + len(found)) * _MOST_ODD > records:
+            break
+        for line, start, end in found:
+            parsed[line] = _loads(bytes(work[start:end]), path, f"line {first_line + line}")
+            apart[line] = (start, end)
+            work[start:end] = b"{}" + b" " * (end - start - 2)
+        refusal: list[str] = []
+        table = _pyarrow_block(work, typed_schema(entity), refusal)
+        if table is not None and table.num_rows == records:
+            raw = _exact_amounts(RawTable(_columns(table), table.num_rows), entity)
+            raw = _with_long_numbers(raw, path, work, first_line, entity, long)
+            return _put_back(raw, work, apart, parsed, entity)
+        if table is not None:  # more values than lines: a line holds two; json names it
+            records_read = records_to_table(list(_jsonl_records(path, work, first_line)))
+            return _put_back(_exact_amounts(records_read, entity), work, apart, parsed, entity)
+        name = named_field(refusal[0]) if refusal else None
+        found = []
+        if name is not None and name not in seen.names:
+            found = keyed_odd_lines(work, entity, [name]) or []
+            if found:
+                seen.names.add(name)
+        if not found:  # no field named, or its search missed it: every field is looked at
+            found = odd_lines(work, entity)
+        if not found:
+            break
+    raw = _read_refused(path, entity, work, first_line, records, long)
+    return _put_back(raw, work, apart, parsed, entity)
+
+
+def _put_back(
+    raw: RawTable,
+    block: bytes | bytearray,
+    apart: dict[int, tuple[int, int]],
+    parsed: dict[int, Any],
+    entity: Entity,
+) -> RawTable:
+    """``raw`` with the values of the lines set apart (``parsed``, by line) put back."""
+    if not apart:
+        return raw
+    lines = sorted(apart)
+    return _patched(raw, _record_rows(block, lines), [parsed[line] for line in lines], entity)
+
+
+def _read_refused(
+    path: Path,
+    entity: Entity,
+    block: bytes | bytearray,
+    first_line: int,
+    records: int,
+    long: np.ndarray,
+) -> RawTable:
+    """A block pyarrow refused with every field typed: read with only the text fields
+    typed, else cut into pieces (``_read_pieces``), else by json, which names a bad line."""
+    table = _pyarrow_block(block, text_schema(entity))
+    if table is not None and table.num_rows == records:
+        raw = _exact_amounts(RawTable(_columns(table), table.num_rows), entity)
+        return _with_long_numbers(raw, path, block, first_line, entity, long)
+    if table is None and len(block) > _SMALLEST_PIECE:
+        return _read_pieces(path, entity, block, first_line)
     return _exact_amounts(records_to_table(list(_jsonl_records(path, block, first_line))), entity)
+
+
+def _record_rows(block: bytes | bytearray, lines: list[int]) -> list[int]:
+    """The record (row) of each of ``lines`` of a screened block: blank lines hold none."""
+    if not block.startswith(b"\n") and b"\n\n" not in block:
+        return lines
+    data = np.frombuffer(block, dtype=np.uint8)
+    starts = np.concatenate(([0], np.flatnonzero(data == ord("\n")) + 1))
+    starts = starts[starts < len(data)]
+    record_of_line = np.cumsum(data[starts] != ord("\n")) - 1
+    return record_of_line[np.array(lines, dtype=np.int64)].tolist()
+
+
+def _patched(raw: RawTable, rows: list[int], records: list[Any], entity: Entity) -> RawTable:
+    """``raw``, whose ``rows`` are empty records, with the values of ``records`` (parsed by
+    json) put in: into the Arrow column where a value fits its type, else set apart in
+    ``RawTable.odd`` (the column stays null there)."""
+    names = dict.fromkeys(
+        name for record in records for name in record if name not in PRESENTATIONAL
+    )
+    amounts = set(_amount_names(entity))
+    columns, exact = dict(raw.columns), {name: dict(found) for name, found in raw.exact.items()}
+    odd = {name: dict(found) for name, found in raw.odd.items()}
+    for name in names:
+        values = [record.get(name) for record in records]
+        if all(value is None for value in values):
+            continue
+        if name in amounts:
+            values, found = amount_column(values)
+            for position, number in found.items():
+                exact.setdefault(name, {})[rows[position]] = number
+        column = columns.get(name)
+        if isinstance(column, list):
+            column = list(column)
+            for row, value in zip(rows, values, strict=True):
+                column[row] = value
+            columns[name] = column
+            continue
+        if column is None or pa.types.is_null(column.type):
+            column = pa.nulls(raw.num_rows, _type_of(values))
+        kept: list[Any] = []
+        for row, value in zip(rows, values, strict=True):
+            if value is None or _fits(value, column.type):
+                kept.append(value)
+            else:
+                kept.append(None)
+                odd.setdefault(name, {})[row] = value
+        if any(value is not None for value in kept):
+            column = _spliced(column, rows, pa.array(kept, type=column.type))
+        columns[name] = column
+    return RawTable(columns, raw.num_rows, {k: v for k, v in exact.items() if v}, odd)
+
+
+def _spliced(
+    column: pa.Array | pa.ChunkedArray, rows: list[int], values: pa.Array
+) -> pa.ChunkedArray:
+    """``column`` with ``values`` at ``rows`` (in order), as slices of both: no copy of the
+    column, whose other rows are the block's (a copy of every column of every block with an
+    odd line cost a tenth of the time of reading it)."""
+    chunks: list[pa.Array] = []
+    at = 0
+    for position, row in enumerate(rows):
+        if row > at:
+            part = column.slice(at, row - at)
+            chunks.extend(part.chunks if isinstance(part, pa.ChunkedArray) else [part])
+        chunks.append(values.slice(position, 1))
+        at = row + 1
+    if at < len(column):
+        part = column.slice(at)
+        chunks.extend(part.chunks if isinstance(part, pa.ChunkedArray) else [part])
+    return pa.chunked_array(chunks, type=column.type)
+
+
+def _type_of(values: list[Any]) -> pa.DataType:
+    """The Arrow type of a column first seen in odd lines: of its first value that Arrow
+    types alone (the others are judged against it)."""
+    for value in values:
+        if value is None:
+            continue
+        try:
+            return pa.array([value]).type
+        except (pa.ArrowException, OverflowError, TypeError, ValueError):
+            continue
+    return pa.null()
+
+
+def _fits(value: Any, kind: pa.DataType) -> bool:
+    """Whether a value json parsed is one of an Arrow column of type ``kind``, as pyarrow
+    would have read it (never a boolean as a number)."""
+    if isinstance(value, bool):
+        return pa.types.is_boolean(kind)
+    if pa.types.is_floating(kind):
+        return isinstance(value, float) or (isinstance(value, int) and abs(value) <= 2**53)
+    if pa.types.is_integer(kind):
+        return isinstance(value, int) and -(2**63) <= value < 2**63
+    if pa.types.is_string(kind):
+        return isinstance(value, str)
+    if pa.types.is_boolean(kind) or pa.types.is_null(kind):
+        return False
+    try:
+        return pa.array([value], type=kind).type == kind
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        return False
 
 
 _SMALLEST_PIECE = 64 << 10
@@ -350,7 +561,7 @@ def _read_pieces(path: Path, entity: Entity, block: bytes | bytearray, first_lin
             long = _long_number_lines(piece)
             pieces.append(_with_long_numbers(raw, path, piece, line, entity, long))
         line += piece.count(b"\n")
-    return _merge_blocks(pieces)
+    return _merge_blocks(pieces, entity)
 
 
 _PIECES = 8
@@ -419,7 +630,7 @@ def _with_long_numbers(
                 number = exact_number(value)
                 if isinstance(number, ExactNumber) and math.isfinite(float(number)):
                     exact.setdefault(name, {})[int(record_of_line[line])] = number
-    return RawTable(raw.columns, raw.num_rows, exact)
+    return RawTable(raw.columns, raw.num_rows, exact, raw.odd)
 
 
 def _negative_exponent(line: bytes | bytearray) -> bool:
@@ -533,8 +744,11 @@ _ONE_THREAD = pajson.ReadOptions(use_threads=False)
 _THREADED = 1 << 20
 
 
-def _pyarrow_block(block: bytes | bytearray, schema: pa.Schema) -> pa.Table | None:
-    """The block read by pyarrow with ``schema`` declared, or None when it does not fit.
+def _pyarrow_block(
+    block: bytes | bytearray, schema: pa.Schema, refusal: list[str] | None = None
+) -> pa.Table | None:
+    """The block read by pyarrow with ``schema`` declared, or None when it does not fit
+    (pyarrow's error then added to ``refusal``).
 
     A field pyarrow had to infer and made a date or time of is declared as text
     and the block read again, so that no block turns an unknown field's text
@@ -549,7 +763,9 @@ def _pyarrow_block(block: bytes | bytearray, schema: pa.Schema) -> pa.Table | No
                 read_options=_ONE_THREAD if len(block) < _THREADED else None,
                 parse_options=_parse_options(schema, "infer"),
             )
-        except pa.ArrowInvalid:
+        except pa.ArrowInvalid as exc:
+            if refusal is not None:
+                refusal.append(str(exc))
             return None
         guessed = [field for field in table.schema if field.name not in schema.names]
         temporal = [field for field in guessed if is_temporal(field.type)]
@@ -633,48 +849,118 @@ def _line_blocks(path: Path, block_size: int) -> Iterator[tuple[int, bytearray]]
             start += end
 
 
-def _merge_blocks(tables: list[RawTable]) -> RawTable:
+def _merge_blocks(tables: list[RawTable], entity: Entity) -> RawTable:
+    declared = typed_schema(entity)
     names = dict.fromkeys(name for table in tables for name in table.columns)
-    columns = {}
+    lengths = [table.num_rows for table in tables]
+    columns: dict[str, Column] = {}
+    odd: dict[str, dict[int, Any]] = {}
     for name in names:
         pieces = [table.columns.get(name) for table in tables]
-        lengths = [table.num_rows for table in tables]
-        columns[name] = _merge_column(pieces, lengths)
+        odds = [table.odd.get(name, {}) for table in tables]
+        kind = declared.field(name).type if name in declared.names else None
+        columns[name], found = _merge_column(pieces, lengths, odds, kind)
+        if found:
+            odd[name] = found
     exact: dict[str, Exact] = {}
     offset = 0
     for table in tables:
         for name, rows in table.exact.items():
             exact.setdefault(name, {}).update(shifted(rows, offset))
         offset += table.num_rows
-    return RawTable(columns, offset, exact)
+    return RawTable(columns, offset, exact, odd)
 
 
-def _merge_column(pieces: list[Column | None], lengths: list[int]) -> Column:
-    """One column from each block's piece (None where a block lacks it)."""
+def _merge_column(
+    pieces: list[Column | None],
+    lengths: list[int],
+    odds: list[dict[int, Any]],
+    declared: pa.DataType | None,
+) -> tuple[Column, dict[int, Any]]:
+    """One column from each block's piece (None where a block lacks it) and the values set
+    apart from it (``RawTable.odd``), given its declared type (None: a free field)."""
     arrow = [piece for piece in pieces if piece is not None and not isinstance(piece, list)]
     types = {piece.type for piece in arrow if not pa.types.is_null(piece.type)}
-    if len(arrow) == sum(piece is not None for piece in pieces):
-        if len(types) > 1 and all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
-            types = {pa.float64()}  # int in one block, float in another: JSON numbers
-        if len(types) <= 1:
-            common = types.pop() if types else pa.null()
-            chunks = []
-            for piece, length in zip(pieces, lengths, strict=True):
-                if piece is None:
-                    chunks.append(pa.nulls(length, common))
-                else:
-                    # Arrays, not ChunkedArrays: pyarrow would convert those value by value.
-                    piece = piece.cast(common)
-                    chunks.extend(piece.chunks if isinstance(piece, pa.ChunkedArray) else [piece])
-            return pa.chunked_array(chunks, type=common)
-    # Types conflict across blocks: this column alone becomes Python values.
+    numbers = all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types)
+    if len(types) > 1 and numbers and (declared is None or pa.types.is_floating(declared)):
+        types = {pa.float64()}  # int in one block, float in another: JSON numbers
+    agree = len(arrow) == sum(piece is not None for piece in pieces) and len(types) <= 1
+    if agree and (declared is not None or not any(odds)):
+        merged = _same_type(pieces, lengths, odds, types.pop() if types else pa.null())
+        if merged is not None:
+            return merged
+    if declared is not None:
+        return _merge_declared(pieces, lengths, odds, declared)
+    # A free field whose types conflict: this column alone becomes Python values.
     values: list[Any] = []
-    for piece, length in zip(pieces, lengths, strict=True):
+    for piece, length, found in zip(pieces, lengths, odds, strict=True):
         if piece is None:
             values.extend([None] * length)
+            continue
+        block = list(piece) if isinstance(piece, list) else piece.to_pylist()
+        for row, value in found.items():
+            block[row] = value
+        values.extend(block)
+    return values, {}
+
+
+def _same_type(
+    pieces: list[Column | None],
+    lengths: list[int],
+    odds: list[dict[int, Any]],
+    common: pa.DataType,
+) -> tuple[pa.ChunkedArray, dict[int, Any]] | None:
+    """The pieces as one Arrow column of type ``common``; None when a piece does not cast to
+    it (an integer beyond 2**53 in a block of integers, floats in another)."""
+    chunks, odd = [], {}
+    for piece, length, found, offset in zip(pieces, lengths, odds, _offsets(lengths), strict=True):
+        if piece is None:
+            chunks.append(pa.nulls(length, common))
         else:
-            values.extend(piece if isinstance(piece, list) else piece.to_pylist())
-    return values
+            try:
+                piece = piece.cast(common)
+            except pa.ArrowInvalid:
+                return None
+            # Arrays, not ChunkedArrays: pyarrow would convert those value by value.
+            chunks.extend(piece.chunks if isinstance(piece, pa.ChunkedArray) else [piece])
+        odd.update(shifted(found, offset))
+    return pa.chunked_array(chunks, type=common), odd
+
+
+def _offsets(lengths: list[int]) -> list[int]:
+    return [0, *itertools.accumulate(lengths)][:-1]
+
+
+def _merge_declared(
+    pieces: list[Column | None],
+    lengths: list[int],
+    odds: list[dict[int, Any]],
+    declared: pa.DataType,
+) -> tuple[pa.ChunkedArray, dict[int, Any]]:
+    """A declared field whose pieces' types conflict (a block read by json, where a string
+    sits among numbers): Arrow of the declared type, each value of another type set apart.
+    Only the pieces of another type are looked at value by value."""
+    chunks, odd = [], {}
+    for piece, length, found, offset in zip(pieces, lengths, odds, _offsets(lengths), strict=True):
+        odd.update(shifted(found, offset))
+        if piece is None:
+            chunks.append(pa.nulls(length, declared))
+            continue
+        if not isinstance(piece, list):
+            if piece.type == declared or pa.types.is_null(piece.type):
+                piece = piece.cast(declared)
+                chunks.extend(piece.chunks if isinstance(piece, pa.ChunkedArray) else [piece])
+                continue
+            piece = piece.to_pylist()
+        kept = []
+        for row, value in enumerate(piece):
+            if value is None or _fits(value, declared):
+                kept.append(value)
+            else:
+                kept.append(None)
+                odd[offset + row] = value
+        chunks.append(pa.array(kept, type=declared))
+    return pa.chunked_array(chunks, type=declared), odd
 
 
 def _columns(table: pa.Table) -> dict[str, Column]:

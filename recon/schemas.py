@@ -105,9 +105,13 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
     columns = dict(raw.columns)
     raw.columns.clear()
     exact = dict(raw.exact)
+    odd = dict(raw.odd)
     for alias, name in ALIASES.get(entity, {}).items():
         if alias not in columns:
             continue
+        for either in (alias, name):  # rare: merged value by value, as Python values
+            if either in odd and either in columns:
+                columns[either] = _with_odd(columns[either], odd.pop(either))
         # Readers may add a declared field, or an alias, as an all-null column.
         alias_column = columns.pop(alias)
         alias_exact = exact.pop(alias, {})
@@ -126,6 +130,7 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
             columns[alias] = alias_column
 
     result = CoercedEntity(entity, raw.num_rows, {}, {})
+    set_apart = {spec.name: odd.pop(spec.name, {}) for spec in FIELDS[entity]}
     # Parsing date-times is the costly part, and numpy and Arrow release the GIL for
     # most of it: two columns at a time use both cores. Each worker takes its column
     # out of ``columns`` and gives back only what it made of it, so the text of a
@@ -137,6 +142,7 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
                     spec,
                     columns.pop(spec.name, None),
                     raw.num_rows,
+                    set_apart[spec.name],
                     z_is_local=spec.name in z_is_local,
                 ),
                 FIELDS[entity],
@@ -161,8 +167,18 @@ def coerce(entity: Entity, raw: RawTable, *, z_is_local: frozenset[str]) -> Coer
                 )
             )
     for name, raw_column in columns.items():
+        if name in odd:  # a free field of mixed types: kept as JSON text, every value
+            raw_column = _with_odd(raw_column, odd[name])
         result.columns[name] = _free_column(raw_column)
     return result
+
+
+def _with_odd(column: Column, odd: dict[int, Any]) -> list[Any]:
+    """A column and the values set apart from it (``RawTable.odd``) as Python values."""
+    values = list(column) if isinstance(column, list) else _plain_values(column)
+    for row, value in odd.items():
+        values[row] = value
+    return values
 
 
 def localise_datetimes(coerced: CoercedEntity, zones: datetimes.Zones) -> None:
@@ -304,13 +320,18 @@ def _python_values(column: Column) -> list[Any]:
     return _plain_values(column)
 
 
-def _values_at(column: Column, rows: np.ndarray) -> list[Any]:
-    """The raw values at ``rows``, as plain data a finding can carry (``_plain``)."""
+def _values_at(column: Column, rows: np.ndarray, odd: dict[int, Any] | None = None) -> list[Any]:
+    """The raw values at ``rows`` (those set apart in ``odd`` from there), as plain data a
+    finding can carry (``_plain``)."""
     if isinstance(column, list):
-        return [_plain(column[row]) for row in rows]
-    if isinstance(column, StoredDatetimes):
-        column = column.text  # a value at fault is never a canonical one: its text is here
-    return [_plain(value) for value in _plain_values(column.take(pa.array(rows)))]
+        values = [column[row] for row in rows]
+    else:
+        if isinstance(column, StoredDatetimes):
+            column = column.text  # a value at fault is never a canonical one: its text is here
+        values = _plain_values(column.take(pa.array(rows, type=pa.int64())))
+    if odd:
+        values = [odd.get(int(row), value) for row, value in zip(rows, values, strict=True)]
+    return [_plain(value) for value in values]
 
 
 def _plain_values(column: pa.Array | pa.ChunkedArray) -> list[Any]:
@@ -363,28 +384,36 @@ def _json_default(value: Any) -> Any:
 
 
 def _coerce_declared(
-    spec: Field, column: Column | None, num_rows: int, *, z_is_local: bool
+    spec: Field,
+    column: Column | None,
+    num_rows: int,
+    odd: dict[int, Any],
+    *,
+    z_is_local: bool,
 ) -> tuple[pa.ChunkedArray | pa.Array | datetimes.ParsedDatetimes, np.ndarray, list[Any] | None]:
     """``_coerce_column`` of a declared field (all null when the file lacks it), and the raw
     values of the records at fault (None when none is)."""
     if column is None:
         column = pa.nulls(num_rows)
-    typed, wrong = _coerce_column(column, spec, z_is_local=z_is_local)
-    actual = _values_at(column, np.flatnonzero(wrong)) if wrong.any() else None
+    typed, wrong = _coerce_column(column, spec, odd, z_is_local=z_is_local)
+    actual = _values_at(column, np.flatnonzero(wrong), odd) if wrong.any() else None
     return typed, wrong, actual
 
 
 def _coerce_column(
-    column: Column, spec: Field, *, z_is_local: bool
+    column: Column, spec: Field, odd: dict[int, Any], *, z_is_local: bool
 ) -> tuple[pa.ChunkedArray | pa.Array | datetimes.ParsedDatetimes, np.ndarray]:
-    """The column typed to ``spec.kind`` and the mask of values present but not of that kind."""
-    if isinstance(column, StoredDatetimes):  # only ever a date-time field (readers.py)
+    """The column typed to ``spec.kind`` and the mask of values present but not of that kind;
+    ``odd``: the values set apart from it (``RawTable.odd``), judged one by one."""
+    if isinstance(column, StoredDatetimes):  # only ever a date-time field of Parquet (no odd)
         parsed = stored_datetimes.parse(column, z_is_local=z_is_local)
         return parsed, parsed.invalid
     if isinstance(column, list):
-        column, wrong = _from_python_values(column, spec.kind)
+        column, wrong = _from_python_values(_with_odd(column, odd), spec.kind)
     else:
         column, wrong = _from_arrow(column, spec.kind)
+        if odd:
+            column, wrong = _with_odd_values(column, wrong, odd, spec.kind)
     if spec.kind is Kind.DATETIME:
         parsed = (
             datetimes.from_timestamps(column)
@@ -433,6 +462,30 @@ def _from_arrow(column: pa.Array | pa.ChunkedArray, kind: Kind) -> tuple[Any, np
     wrong = column.is_valid().to_numpy(zero_copy_only=False)
     empty_type = pa.string() if kind is Kind.DATETIME else ARROW_TYPES[kind]
     return pa.nulls(count, empty_type), wrong
+
+
+def _with_odd_values(
+    column: pa.Array | pa.ChunkedArray, wrong: np.ndarray, odd: dict[int, Any], kind: Kind
+) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray]:
+    """The typed ``column`` (null at the rows of ``odd``) with each of the few values set
+    apart typed as ``_from_python_values`` types it: put in if it is of ``kind`` (an integer
+    written ``5.0``), else marked wrong."""
+    rows = sorted(odd)
+    convert = _PYTHON_CONVERTERS[kind]
+    typed = [convert(odd[row]) if odd[row] is not None else None for row in rows]
+    wrong = wrong.copy()
+    for row, value in zip(rows, typed, strict=True):
+        if value is None and odd[row] is not None:
+            wrong[row] = True
+    kept = [(row, value) for row, value in zip(rows, typed, strict=True) if value is not None]
+    if kept:
+        mask = np.zeros(len(column), dtype=bool)
+        mask[[row for row, _ in kept]] = True
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        values = pa.array([value for _, value in kept], type=column.type)
+        column = pc.replace_with_mask(column, pa.array(mask), values)
+    return column, wrong
 
 
 def _integers(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:

@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "files",
     ),
     # 1: reading and typing a snapshot
-    ("snapshot", "stored_datetimes", "readers", "exact", "schemas", "load"),
+    ("snapshot", "stored_datetimes", "readers", "odd_lines", "exact", "schemas", "load"),
     # 2: the derived values
     ("derived",),
     # 3: the rules
