@@ -513,67 +513,149 @@ class _OccurrenceCache(dict):
     def __missing__(self, key: tuple[Entity, str]) -> np.ndarray:
         entity, name = key
         data = self._snapshot[entity]
-        counts = np.where(data.valid(name), value_counts_per_row(data.frame[name]), 0)
-        counts = counts.astype(np.int32)  # held for the whole audit: half the memory
+        counts = value_counts_per_row(data.frame[name])  # int32: held for the whole audit
+        valid = data.valid(name)
+        if not valid.all():
+            counts[~valid] = 0
         self[key] = counts
         return counts
 
 
 def value_counts_per_row(values: pd.Series) -> np.ndarray:
-    """How many times each row's value occurs in ``values`` (0 for null).
+    """How many times each row's value occurs in ``values`` (0 for null), as int32.
 
-    Hashing millions of distinct values is the slow way. Integers (and the
-    64-bit fingerprints of fixed-width strings, such as UUIDs) are sorted
-    instead to find the few suspect rows whose key repeats; only those are
-    counted exactly. Equal values always have equal keys, so every copy of a
-    repeated value is among the suspects and the counts are exact.
+    Hashing millions of distinct values is the slow way (Arrow's hash aggregation takes
+    3.4 s on 10M UUIDs, 1.8 s even on their 64-bit fingerprints: the hash table misses
+    cache at every row). Integers whose values span little more than their count (the
+    API's Ids) are counted exactly by a table indexed by value. Other integers, and the
+    64-bit fingerprints of fixed-width strings (UUIDs), are folded to 32-bit keys and
+    sorted to find the few suspect rows whose key repeats; only those are counted
+    exactly. Equal values always have equal keys, so every copy of a repeated value is
+    among the suspects and the counts are exact.
     """
     array = pa.array(values)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    present = array.is_valid().to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(present)
-    keys = _sort_keys(array, rows)
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    chunks = [chunk for chunk in chunks if len(chunk)]
+    if not chunks:
+        return np.zeros(len(array), dtype=np.int32)
+    nulls = sum(chunk.null_count for chunk in chunks)
+    present = (
+        np.concatenate([chunk.is_valid().to_numpy(zero_copy_only=False) for chunk in chunks])
+        if nulls
+        else None
+    )
+    keys = _keys(chunks, present)
     if keys is None:
-        return _exact_counts(array)
-    counts = present.astype(np.int64)
-    suspects = rows[_repeated(keys)]
-    if len(suspects):
-        counts[suspects] = _exact_counts(array.take(pa.array(suspects)))
-    return counts
+        return _exact_counts(pa.chunked_array(chunks).combine_chunks())
+    counts = _counts_of_keys(keys)
+    if counts is None:  # keys that can collide: count the suspects exactly
+        counts = np.ones(len(keys), dtype=np.int32)
+        suspects = _repeated_keys(keys)
+        if len(suspects):
+            at = suspects if present is None else np.flatnonzero(present)[suspects]
+            counts[suspects] = _exact_counts(_take_sorted(chunks, at))
+    if present is None:
+        return counts
+    per_row = np.zeros(len(present), dtype=np.int32)
+    per_row[present] = counts
+    return per_row
 
 
-def _sort_keys(array: pa.Array, rows: np.ndarray) -> np.ndarray | None:
-    """Keys that are equal wherever values are: the values of an integer column, the
-    fingerprints of a fixed-width string column; None for any other column."""
-    if pa.types.is_integer(array.type):
-        present = array if array.null_count == 0 else array.take(pa.array(rows))
-        return present.to_numpy(zero_copy_only=False)
-    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        lengths = pc.binary_length(array).to_numpy(zero_copy_only=False)[rows]
-        if len(lengths) and (lengths == lengths[0]).all():
-            return fingerprints(fixed_width_bytes(array, rows, int(lengths[0])))
-    return None
+_DENSE_SPAN = 2
+"""Integer keys spanning at most this many times their count (beyond a small floor) are
+counted by a table indexed by value: one pass, no sort, a table no bigger than twice the
+column."""
 
 
-def _repeated(keys: np.ndarray) -> np.ndarray:
-    """Mask of the keys whose value occurs more than once."""
+def _keys(chunks: list[pa.Array], present: np.ndarray | None) -> np.ndarray | None:
+    """One key per present value, equal wherever the values are: the values of an integer
+    column (int64, or uint64 beyond it), the fingerprints of a fixed-width string column
+    (uint64); None for any other column."""
+    kind = chunks[0].type
+    if pa.types.is_integer(kind):
+        parts = [
+            (chunk.drop_null() if chunk.null_count else chunk).to_numpy(zero_copy_only=False)
+            for chunk in chunks
+        ]
+        keys = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        return keys if keys.dtype == np.uint64 else keys.astype(np.int64, copy=False)
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return None
+    widths = set()
+    for chunk in chunks:
+        lengths = pc.min_max(pc.binary_length(chunk))
+        if lengths["min"].is_valid:
+            widths.update((lengths["min"].as_py(), lengths["max"].as_py()))
+    if len(widths) > 1:
+        return None
+    if not widths:
+        return np.zeros(0, dtype=np.uint64)
+    width = widths.pop()
+    parts = []
+    for chunk in chunks:
+        valid = chunk.is_valid().to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(valid) if chunk.null_count else np.arange(len(chunk))
+        parts.append(fingerprints(fixed_width_bytes(chunk, rows, width)))
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _counts_of_keys(keys: np.ndarray) -> np.ndarray | None:
+    """Exact counts per key when integer keys allow a cheap exact count (strictly
+    increasing, the API's order; or a dense range), else None."""
+    if keys.dtype != np.int64:
+        return None
     if len(keys) < 2 or (keys[1:] > keys[:-1]).all():
-        return np.zeros(len(keys), dtype=bool)  # strictly increasing: the API's Id order
-    ordered = np.sort(keys)
+        return np.ones(len(keys), dtype=np.int32)
+    low, high = int(keys.min()), int(keys.max())
+    if high - low > _DENSE_SPAN * len(keys) + 1024:
+        return None
+    offsets = keys - np.int64(low)
+    table = np.bincount(offsets, minlength=high - low + 1).astype(np.int32)
+    return table[offsets]
+
+
+def _take_sorted(chunks: list[pa.Array], rows: np.ndarray) -> pa.Array:
+    """The values at ``rows`` (ascending) of the chunks read as one array, taken chunk by
+    chunk: a take from a chunked array first joins its chunks (0.6 s for 10M UUIDs)."""
+    bounds = np.cumsum([0] + [len(chunk) for chunk in chunks])
+    cuts = np.searchsorted(rows, bounds)
+    taken = [
+        chunk.take(pa.array(rows[cuts[i] : cuts[i + 1]] - bounds[i]))
+        for i, chunk in enumerate(chunks)
+        if cuts[i + 1] > cuts[i]
+    ]
+    return pa.concat_arrays(taken) if taken else chunks[0].slice(0, 0)
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _repeated_keys(keys: np.ndarray) -> np.ndarray:
+    """Positions of the keys whose 32-bit fold occurs more than once: every repeated key,
+    and a few (about n**2 / 2**33) that merely share their fold. Sorting 32-bit folds
+    takes half the time of sorting the 64-bit keys."""
+    folded = keys.view(np.uint64) * _MIX  # odd multiplier: the high bits mix every bit
+    folded >>= np.uint64(32)
+    folds = folded.astype(np.uint32)
+    del folded
+    ordered = np.sort(folds)
     repeats = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    return pc.is_in(pa.array(keys), value_set=pa.array(repeats)).to_numpy(zero_copy_only=False)
+    del ordered
+    if not len(repeats):
+        return np.zeros(0, dtype=np.int64)
+    hit = pc.is_in(pa.array(folds), value_set=pa.array(repeats))
+    return np.flatnonzero(hit.to_numpy(zero_copy_only=False))
 
 
 def _exact_counts(array: pa.Array) -> np.ndarray:
-    """Counts by Arrow's hash-based dictionary encoding (0 for null)."""
+    """Counts by Arrow's hash-based dictionary encoding (0 for null), as int32."""
     if len(array) == 0:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int32)
     encoded = pc.dictionary_encode(array)
     present = encoded.indices.is_valid().to_numpy(zero_copy_only=False)
     codes = np.where(present, encoded.indices.to_numpy(zero_copy_only=False), 0).astype(np.int64)
     counts = np.bincount(codes[present], minlength=max(len(encoded.dictionary), 1))
-    return np.where(present, counts[codes], 0)
+    return np.where(present, counts[codes], 0).astype(np.int32)
 
 
 def take(values: np.ndarray, rows: np.ndarray, fill: object) -> np.ndarray:
