@@ -144,7 +144,7 @@ class Scale:
     @classmethod
     def of(
         cls,
-        columns: list[np.ndarray],
+        columns: Iterable[np.ndarray],
         tolerance: float,
         *,
         least: int = 2,
@@ -152,10 +152,40 @@ class Scale:
     ) -> Scale:
         """The finest scale any amount of ``columns``, any ``exact`` amount or the
         tolerance needs (at least ``least`` decimals, so money shows its cents)."""
-        needed = [least, decimals_of_number(tolerance)]
-        needed += [int(decimals_of(column).max(initial=0)) for column in columns]
-        needed += [decimals_of_exact(value) for value in exact]
+        floor = max(least, decimals_of_number(tolerance), *map(decimals_of_exact, exact))
+        # Only the values not whole at ``floor`` decimals can need more: their decimals are
+        # counted one by one, the rest need ``floor`` or fewer (``decimals_of`` would find
+        # them whole at ``floor`` by the very same test, or earlier).
+        needed = [floor]
+        needed += [int(decimals_of(_beyond(column, floor)).max(initial=0)) for column in columns]
         return cls(max(needed))
+
+
+_BLOCK = 1 << 20
+"""Values checked per block: the test's temporaries stay small (no fresh pages to zero
+for each of 10M values) and in cache."""
+
+
+def _beyond(values: np.ndarray, decimals: int) -> np.ndarray:
+    """The finite values of ``values`` that ``decimals_of`` does not find whole at
+    ``decimals`` (all of them when ``decimals`` is beyond its fast path)."""
+    floats = _floats(values)
+    if decimals > _FAST_DECIMALS:
+        return floats
+    factor = 10.0**decimals
+    kept = []
+    for start in range(0, len(floats), _BLOCK):
+        block = floats[start : start + _BLOCK]
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = block * factor
+            whole = np.abs(scaled) < _EXACT_LIMIT
+            np.rint(scaled, out=scaled)
+            scaled /= factor
+            whole &= scaled == block
+        np.logical_not(whole, out=whole)
+        whole &= np.isfinite(block)
+        kept.append(block[whole])
+    return np.concatenate(kept) if kept else floats
 
 
 def decimals_of(values: np.ndarray | pd.Series) -> np.ndarray:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recon.byte_matrix import fingerprints
-from recon.derived import value_counts_per_row
+from recon.derived import at_rows, value_counts_per_row
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -134,3 +134,22 @@ def test_fingerprints__match_the_padded_word_definition(rows, width, skip, seed)
     wide = rng.integers(0, 256, size=(rows, width + skip), dtype=np.uint8)
     matrix = wide[:, skip:]  # a view that is not contiguous when skip > 0
     assert fingerprints(matrix).tolist() == _plain_fingerprints(matrix).tolist()
+
+
+@PROPERTY
+@given(
+    values=st.lists(st.one_of(st.none(), st.text(max_size=6)), min_size=1, max_size=60),
+    picks=st.lists(st.integers(0, 10**6), max_size=20),
+    cuts=_chunk_cuts,
+    binary=st.booleans(),
+)
+def test_at_rows__is_iloc(values, picks, cuts, binary):
+    # Rows in any order, repeated, from a column of several chunks.
+    arrow_type = pa.binary() if binary else pa.string()
+    data = [None if v is None else (v.encode() if binary else v) for v in values]
+    series = _series(data, arrow_type, cuts)
+    rows = np.array([pick % len(values) for pick in picks], dtype=np.int64)
+    taken, expected = at_rows(series, rows), series.iloc[rows]
+    assert taken.dtype == expected.dtype
+    assert taken.index.tolist() == expected.index.tolist()
+    assert taken.tolist() == expected.tolist()

@@ -12,7 +12,16 @@ import numpy as np
 import pandas as pd
 
 from .. import findings
-from ..derived import NO_ROW, Derived, Evaluation, positive_ids, present, take, timestamps
+from ..derived import (
+    NO_ROW,
+    Derived,
+    Evaluation,
+    at_rows,
+    positive_ids,
+    present,
+    take,
+    timestamps,
+)
 from ..entities import CREDIT, CREDIT_USE
 from ..fields import BOOKING_LINKS
 from . import text
@@ -66,7 +75,9 @@ def manual_adjustment(derived: Derived) -> Evaluation:
     uses, links = derived[CREDIT_USE], derived.links
     judged = links.judgeable & uses.valid("Description")
     rows = np.flatnonzero(judged & (links.count == 0) & present(uses.frame["Description"]))
-    frame = uses.frame.iloc[rows]
+    # The three columns it shows, not the whole frame: each text column's take is its own.
+    frame = {name: at_rows(uses.frame[name], rows) for name in ("UpdatedBy", "Description")}
+    frame["CreditUsed"] = uses.frame["CreditUsed"].iloc[rows]
     by = text.where(
         present(frame["UpdatedBy"]), text.concat(" by ", text.strings(frame["UpdatedBy"]))
     )
@@ -94,7 +105,7 @@ def multi_linked_use(derived: Derived) -> Evaluation:
     uses, links = derived[CREDIT_USE], derived.links
     count = links.count
     rows = np.flatnonzero(links.judgeable & (count > 1))
-    frame = uses.frame.iloc[rows]
+    frame = uses.frame[list(BOOKING_LINKS)].iloc[rows]
     flags = (links.booking[rows], links.event[rows], links.invoice_line[rows])
     named = text.join_present(
         [
