@@ -12,11 +12,12 @@ import itertools
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recon.byte_matrix import fingerprints
-from recon.derived import at_rows, value_counts_per_row
+from recon.derived import at_rows, present, value_counts_per_row
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -153,3 +154,16 @@ def test_at_rows__is_iloc(values, picks, cuts, binary):
     assert taken.dtype == expected.dtype
     assert taken.index.tolist() == expected.index.tolist()
     assert taken.tolist() == expected.tolist()
+
+
+def test_present__blank_is_what_trimming_whitespace_leaves_empty():
+    # Every code point alone, after text and between spaces: ``present`` tests blankness
+    # with utf8_is_space; its meaning is "trimmed of whitespace, something is left".
+    points = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    values = points + [p + " " for p in points] + [" x" + p for p in points]
+    values += ["", None, "  ", "\u3000\u2028\t", "a\u00a0"]
+    series = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([values[:7], values[7:]])))
+    trimmed = pc.utf8_trim_whitespace(pa.array(values))
+    expected = pc.fill_null(pc.not_equal(trimmed, ""), False).to_numpy(zero_copy_only=False)
+    assert (present(series) == expected).all()
+    assert not expected.all() and expected.any()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import findings
 from ..derived import (
@@ -249,9 +251,15 @@ def ineligible_use(derived: Derived) -> Evaluation:
 def _is_set(values: pd.Series) -> np.ndarray:
     """A denormalised value that says something: not null, not blank, and not the API's
     defaults for "none" (0, false) that it writes for a missing relation."""
+    arrow = isinstance(values.dtype, pd.ArrowDtype)
     if pd.api.types.is_bool_dtype(values.dtype):
+        if arrow:  # a bitmap in, bytes out: no pandas copy of the column
+            return pc.fill_null(pa.array(values), False).to_numpy(zero_copy_only=False)
         return values.fillna(False).to_numpy(dtype=bool)
     if pd.api.types.is_numeric_dtype(values.dtype):
+        if arrow:  # NaN is set, as pandas' ne(0) has it
+            set_ = pc.fill_null(pc.not_equal(pa.array(values), 0), False)
+            return set_.to_numpy(zero_copy_only=False)
         return values.fillna(0).ne(0).to_numpy(dtype=bool)
     return present(values)
 
