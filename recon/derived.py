@@ -47,6 +47,8 @@ NO_ROW = -1
 _ONE_DAY = np.timedelta64(1, "D")
 _ONE_TICK = np.timedelta64(1, "us")
 _NAT = np.datetime64("NaT", "us")
+_SOURCES = ("CreatedOn", "BookingFromTime")
+"""The fields a usage time comes from, by code."""
 
 
 @dataclass(frozen=True)
@@ -74,16 +76,18 @@ class Links:
 
 
 @dataclass(frozen=True)
-class Currencies:
-    """A currency per record as an integer code (4 bytes, not a Python object per record)."""
+class Coded:
+    """A text value per record held as integer codes into its few distinct values: four
+    bytes a record, where an object array holds a Python reference per record (80 MB and
+    a reference count per element for 10M uses). Indexed like the array it stands for."""
 
     codes: np.ndarray
-    """int32 index into ``names`` per record, -1 where the record has no currency."""
+    """int32 index into ``names`` per record, -1 where the record has none."""
     names: np.ndarray
-    """The distinct currency codes (object array of str)."""
+    """The distinct values (object array of str)."""
 
-    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
-        """The currency codes of the records at ``rows`` (object array, None where none)."""
+    def __getitem__(self, rows: np.ndarray | int) -> np.ndarray:
+        """The values of the records at ``rows`` (object array, None where none)."""
         return np.append(self.names, None)[self.codes[rows]]
 
     def __len__(self) -> int:
@@ -97,7 +101,7 @@ class UsageTimes:
     time: np.ndarray
     """datetime64[us]. A booking-credit use: BookingFromTime for a booking use that has
     one, else CreatedOn. An extra-service use: its BookingFromTime."""
-    source: np.ndarray
+    source: Coded
     """The field ``time`` came from, per use (``BookingFromTime`` or ``CreatedOn``)."""
     judgeable: np.ndarray
     """The usage time is known: the fields it comes from passed their schema."""
@@ -126,10 +130,16 @@ class Windows:
     """The expiry moment of the contract's month-end close (section 6a): the next
     midnight for a midnight ExpireDate, else ExpireDate itself."""
 
-    def at(self, rows: np.ndarray) -> Windows:
-        """The windows of the parents at ``rows`` (``NO_ROW`` gives an unknown window)."""
+    def at(self, rows: np.ndarray, fields: tuple[str, ...] = ()) -> Windows:
+        """The windows of the parents at ``rows`` (``NO_ROW`` gives an unknown window).
+
+        With ``fields``, only those are taken and the others left empty (zero-length, so a
+        use of one fails loudly): judging millions of children by one bound needs one."""
         return Windows(
-            *(take(getattr(self, name), rows, _fill(getattr(self, name))) for name in _WINDOW)
+            *(
+                take(values, rows, _fill(values)) if not fields or name in fields else values[:0]
+                for name, values in ((name, getattr(self, name)) for name in _WINDOW)
+            )
         )
 
     def before(self, time: np.ndarray) -> np.ndarray:
@@ -280,14 +290,14 @@ class Derived:
         return np.where(credits.valid("BusinessCurrencyCode"), codes, None)
 
     @cached_property
-    def use_currency(self) -> Currencies:
+    def use_currency(self) -> Coded:
         """Each booking-credit use's currency: its credit's (None when it has no credit).
 
         Held as integer codes: ``use_currency[rows]`` gives the codes of those uses as
         the credits hold them (an object array, None where none)."""
         codes, names = pd.factorize(self.credit_currency, use_na_sentinel=True)
         per_use = take(codes.astype(np.int32), self.credit_row_of_use, -1)
-        return Currencies(per_use, np.asarray(names, dtype=object))
+        return Coded(per_use, np.asarray(names, dtype=object))
 
     @cached_property
     def credit_ids_of_uses(self) -> pd.Series:
@@ -330,10 +340,7 @@ class Derived:
             & (from_booking | uses.valid("CreatedOn"))
             & ~np.isnat(time)
         )
-        # References to two names, not a new string object per use.
-        source = np.array(["CreatedOn", "BookingFromTime"], dtype=object)[
-            from_booking.view(np.int8)
-        ]
+        source = Coded(from_booking.astype(np.int32), np.array(_SOURCES, dtype=object))
         return UsageTimes(time=time, source=source, judgeable=judgeable)
 
     @cached_property
@@ -342,7 +349,7 @@ class Derived:
         uses = self[ALLOWANCE_USE]
         time = timestamps(uses.frame["BookingFromTime"])
         judgeable = uses.valid("BookingFromTime") & ~np.isnat(time)
-        source = np.full(len(time), "BookingFromTime", dtype=object)
+        source = Coded(np.ones(len(time), dtype=np.int32), np.array(_SOURCES, dtype=object))
         return UsageTimes(time=time, source=source, judgeable=judgeable)
 
     def windows(self, parent: Entity) -> Windows:
@@ -744,7 +751,15 @@ def positive_ids(values: pd.Series) -> np.ndarray:
 
 
 def timestamps(values: pd.Series) -> np.ndarray:
-    """datetime64[us] of an Arrow timestamp column, NaT for null."""
+    """datetime64[us] of an Arrow timestamp column, NaT for null (read-only when Arrow's
+    buffer is used as is)."""
+    if isinstance(values.dtype, pd.ArrowDtype):
+        array = pa.array(values)
+        kind = array.type
+        if pa.types.is_timestamp(kind) and kind.unit == "us" and kind.tz is None:
+            # Arrow gives NaT for null itself, and its buffer as is when there is none:
+            # pandas' to_numpy went through a DatetimeArray and two copies.
+            return np.asarray(array.to_numpy(zero_copy_only=False), dtype="datetime64[us]")
     return values.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT"))
 
 
