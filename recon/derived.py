@@ -456,7 +456,8 @@ class Derived:
             counted[keyed[repeats]] = False
         size = len(parents.frame)
         amount_valid = valid & amounts.notna().to_numpy()
-        use_units = np.where(amount_valid, self.units(amounts, child), 0)
+        use_units = self.units(amounts, child)
+        use_units[~amount_valid] = 0
         units = np.zeros(size, dtype=use_units.dtype)
         if use_units.dtype == object:
             units[:] = 0  # Python integers: sums of any size stay exact
@@ -747,6 +748,10 @@ def int_ids(values: pd.Series) -> np.ndarray:
 
 def positive_ids(values: pd.Series) -> np.ndarray:
     """Mask of Ids that point at something: present and above 0 (0 is the API's 'none')."""
+    if isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_integer(values.dtype.pyarrow_dtype):
+        # Compared on Arrow's buffers: no int64 copy with the nulls filled first.
+        above = pc.fill_null(pc.greater(pa.array(values), 0), False)
+        return above.to_numpy(zero_copy_only=False)
     return int_ids(values) > 0
 
 

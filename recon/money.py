@@ -250,15 +250,18 @@ def to_units(
 def _float_units(values: np.ndarray | pd.Series, scale: Scale) -> np.ndarray:
     floats = _floats(values)
     finite = np.isfinite(floats)
-    safe = np.where(finite, floats, 0.0)
+    every_finite = bool(finite.all())
+    safe = floats if every_finite else np.where(finite, floats, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):  # beyond float range: the exact path
         scaled = safe * float(scale.factor) if scale.decimals <= 300 else np.full_like(safe, np.inf)
-    fast = np.abs(scaled) < _EXACT_LIMIT
-    if fast.all():
-        units = np.rint(scaled).astype(np.int64)
+    # |scaled| < 2**53 everywhere, read from the extremes (no array of magnitudes); then
+    # rounded in place: the temporaries of 10M amounts cost fresh pages, each one.
+    if len(scaled) == 0 or (scaled.min() > -_EXACT_LIMIT and scaled.max() < _EXACT_LIMIT):
+        units = np.rint(scaled, out=scaled).astype(np.int64)
         if float(np.abs(units).sum(dtype=np.float64)) < _INT64_SAFE:
             return units
         return units.astype(object)
+    fast = np.abs(scaled) < _EXACT_LIMIT
     units = np.rint(np.where(fast, scaled, 0.0)).astype(np.int64).astype(object)
     for row in np.flatnonzero(~fast):
         units[row] = _exact_units(float(safe[row]), scale)

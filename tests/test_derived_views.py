@@ -167,3 +167,29 @@ def test_present__blank_is_what_trimming_whitespace_leaves_empty():
     expected = pc.fill_null(pc.not_equal(trimmed, ""), False).to_numpy(zero_copy_only=False)
     assert (present(series) == expected).all()
     assert not expected.all() and expected.any()
+
+
+_cell = st.one_of(st.none(), st.sampled_from(["", " ", "\t\u3000", "x", " y "]))
+
+
+@PROPERTY
+@given(
+    kind=st.sampled_from(["string", "int64", "bool"]),
+    cells=st.lists(
+        st.tuples(_cell, st.integers(-1, 2), st.booleans(), st.integers(0, 9)), max_size=80
+    ),
+    cuts=_chunk_cuts,
+)
+def test_set_where__is_the_mask_and_is_set(kind, cells, cuts):
+    # Few candidates (the judged-row path) and many (the whole-column path) alike.
+    from recon.checks.links import _is_set, _set_where
+
+    if kind == "string":
+        values, arrow_type = [c[0] for c in cells], pa.string()
+    elif kind == "int64":
+        values, arrow_type = [None if c[0] is None else c[1] for c in cells], pa.int64()
+    else:
+        values, arrow_type = [None if c[0] is None else c[2] for c in cells], pa.bool_()
+    series = _series(values, arrow_type, cuts)
+    where = np.array([c[3] < 2 for c in cells], dtype=bool)  # sparse: both paths
+    assert (_set_where(series, where) == (where & _is_set(series))).all()

@@ -154,3 +154,33 @@ def test_scale_of__matches_the_maximum_of_every_amount_s_decimals(columns, toler
         + [money.decimals_of_exact(value) for value in exact]
     )
     assert money.Scale.of(iter(arrays), tolerance, least=least, exact=exact).decimals == plain
+
+
+def _plain_float_units(floats: np.ndarray, scale: money.Scale) -> np.ndarray:
+    """Units as first written: every temporary made anew, magnitudes tested one by one."""
+    finite = np.isfinite(floats)
+    safe = np.where(finite, floats, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = safe * float(scale.factor) if scale.decimals <= 300 else np.full_like(safe, np.inf)
+    fast = np.abs(scaled) < 2.0**53
+    if fast.all():
+        units = np.rint(scaled).astype(np.int64)
+        if float(np.abs(units).sum(dtype=np.float64)) < 2**62:
+            return units
+        return units.astype(object)
+    units = np.rint(np.where(fast, scaled, 0.0)).astype(np.int64).astype(object)
+    for row in np.flatnonzero(~fast):
+        units[row] = money._exact_units(float(safe[row]), scale)
+    return units
+
+
+@settings(max_examples=300, deadline=None)
+@given(amounts=st.lists(_amount, max_size=40), decimals=st.sampled_from([0, 2, 8, 15, 20, 301]))
+def test_to_units__matches_the_plain_computation(amounts, decimals):
+    floats = np.array(amounts, dtype=np.float64)
+    scale = money.Scale(decimals)
+    kept = floats.copy()
+    units, plain = money.to_units(floats, scale), _plain_float_units(kept, scale)
+    np.testing.assert_array_equal(floats, kept)  # the amounts are not rounded in place
+    assert units.dtype == plain.dtype
+    assert units.tolist() == plain.tolist()
