@@ -13,11 +13,18 @@ import pyarrow as pa
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-def fixed_width_bytes(strings: pa.Array, rows: np.ndarray, width: int) -> np.ndarray:
-    """The bytes of the strings at ``rows``, each ``width`` long, as a (rows, width) matrix."""
+def fixed_width_bytes(strings: pa.Array, rows: np.ndarray | None, width: int) -> np.ndarray:
+    """The bytes of the strings at ``rows``, each ``width`` long, as a (rows, width) matrix.
+
+    ``rows`` None is every row, when the caller knows that none is null and every one is
+    ``width`` long: they are back to back, and the matrix is a view found in O(1)."""
     wide = pa.types.is_large_string(strings.type) or pa.types.is_large_binary(strings.type)
     _, offsets_buffer, data_buffer = strings.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)
+    if rows is None:
+        first = int(offsets[strings.offset]) if len(strings) else 0
+        data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer else np.zeros(0, np.uint8)
+        return data[first : first + width * len(strings)].reshape(len(strings), width)
     starts = offsets[strings.offset + rows].astype(np.int64)
     data = np.frombuffer(data_buffer, dtype=np.uint8)
     if len(rows) and starts[-1] - starts[0] == width * (len(rows) - 1):

@@ -598,7 +598,7 @@ def value_counts_per_row(values: pd.Series) -> np.ndarray:
         if nulls
         else None
     )
-    keys = _keys(chunks, present)
+    keys = _keys(chunks)
     if keys is None:
         return _exact_counts(pa.chunked_array(chunks).combine_chunks())
     counts = _counts_of_keys(keys)
@@ -621,7 +621,7 @@ counted by a table indexed by value: one pass, no sort, a table no bigger than t
 column."""
 
 
-def _keys(chunks: list[pa.Array], present: np.ndarray | None) -> np.ndarray | None:
+def _keys(chunks: list[pa.Array]) -> np.ndarray | None:
     """One key per present value, equal wherever the values are: the values of an integer
     column (int64, or uint64 beyond it), the fingerprints of a fixed-width string column
     (uint64); None for any other column."""
@@ -647,8 +647,9 @@ def _keys(chunks: list[pa.Array], present: np.ndarray | None) -> np.ndarray | No
     width = widths.pop()
     parts = []
     for chunk in chunks:
-        valid = chunk.is_valid().to_numpy(zero_copy_only=False)
-        rows = np.flatnonzero(valid) if chunk.null_count else np.arange(len(chunk))
+        rows = None  # every row: no null, every string ``width`` long
+        if chunk.null_count:
+            rows = np.flatnonzero(chunk.is_valid().to_numpy(zero_copy_only=False))
         parts.append(fingerprints(fixed_width_bytes(chunk, rows, width)))
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 

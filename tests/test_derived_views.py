@@ -25,7 +25,9 @@ PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 def _series(values: list, arrow_type: pa.DataType, cuts: list[int]) -> pd.Series:
     """``values`` as an Arrow-backed Series split into chunks at ``cuts``."""
     edges = sorted({0, len(values), *(cut % (len(values) + 1) for cut in cuts)})
-    chunks = [pa.array(values[a:b], arrow_type) for a, b in itertools.pairwise(edges)]
+    # Slices of one array, as Arrow's readers give them: each chunk starts at an offset.
+    whole = pa.array(values, arrow_type)
+    chunks = [whole.slice(a, b - a) for a, b in itertools.pairwise(edges)]
     array = pa.chunked_array(chunks, arrow_type)
     return pd.Series(pd.arrays.ArrowExtensionArray(array))
 
