@@ -144,7 +144,7 @@ class Scale:
     @classmethod
     def of(
         cls,
-        columns: list[np.ndarray],
+        columns: Iterable[np.ndarray],
         tolerance: float,
         *,
         least: int = 2,
@@ -152,10 +152,40 @@ class Scale:
     ) -> Scale:
         """The finest scale any amount of ``columns``, any ``exact`` amount or the
         tolerance needs (at least ``least`` decimals, so money shows its cents)."""
-        needed = [least, decimals_of_number(tolerance)]
-        needed += [int(decimals_of(column).max(initial=0)) for column in columns]
-        needed += [decimals_of_exact(value) for value in exact]
+        floor = max(least, decimals_of_number(tolerance), *map(decimals_of_exact, exact))
+        # Only the values not whole at ``floor`` decimals can need more: their decimals are
+        # counted one by one, the rest need ``floor`` or fewer (``decimals_of`` would find
+        # them whole at ``floor`` by the very same test, or earlier).
+        needed = [floor]
+        needed += [int(decimals_of(_beyond(column, floor)).max(initial=0)) for column in columns]
         return cls(max(needed))
+
+
+_BLOCK = 1 << 20
+"""Values checked per block: the test's temporaries stay small (no fresh pages to zero
+for each of 10M values) and in cache."""
+
+
+def _beyond(values: np.ndarray, decimals: int) -> np.ndarray:
+    """The finite values of ``values`` that ``decimals_of`` does not find whole at
+    ``decimals`` (all of them when ``decimals`` is beyond its fast path)."""
+    floats = _floats(values)
+    if decimals > _FAST_DECIMALS:
+        return floats
+    factor = 10.0**decimals
+    kept = []
+    for start in range(0, len(floats), _BLOCK):
+        block = floats[start : start + _BLOCK]
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = block * factor
+            whole = np.abs(scaled) < _EXACT_LIMIT
+            np.rint(scaled, out=scaled)
+            scaled /= factor
+            whole &= scaled == block
+        np.logical_not(whole, out=whole)
+        whole &= np.isfinite(block)
+        kept.append(block[whole])
+    return np.concatenate(kept) if kept else floats
 
 
 def decimals_of(values: np.ndarray | pd.Series) -> np.ndarray:
@@ -220,15 +250,18 @@ def to_units(
 def _float_units(values: np.ndarray | pd.Series, scale: Scale) -> np.ndarray:
     floats = _floats(values)
     finite = np.isfinite(floats)
-    safe = np.where(finite, floats, 0.0)
+    every_finite = bool(finite.all())
+    safe = floats if every_finite else np.where(finite, floats, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):  # beyond float range: the exact path
         scaled = safe * float(scale.factor) if scale.decimals <= 300 else np.full_like(safe, np.inf)
-    fast = np.abs(scaled) < _EXACT_LIMIT
-    if fast.all():
-        units = np.rint(scaled).astype(np.int64)
+    # |scaled| < 2**53 everywhere, read from the extremes (no array of magnitudes); then
+    # rounded in place: the temporaries of 10M amounts cost fresh pages, each one.
+    if len(scaled) == 0 or (scaled.min() > -_EXACT_LIMIT and scaled.max() < _EXACT_LIMIT):
+        units = np.rint(scaled, out=scaled).astype(np.int64)
         if float(np.abs(units).sum(dtype=np.float64)) < _INT64_SAFE:
             return units
         return units.astype(object)
+    fast = np.abs(scaled) < _EXACT_LIMIT
     units = np.rint(np.where(fast, scaled, 0.0)).astype(np.int64).astype(object)
     for row in np.flatnonzero(~fast):
         units[row] = _exact_units(float(safe[row]), scale)

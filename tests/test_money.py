@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import numpy as np
 from builders import audit_records, credit, finding, found, rules_file, use
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recon import money
 
@@ -124,3 +126,61 @@ def test_amounts_of_any_finite_size_are_judged(tmp_path):
     )
     assert found(result, "schema_violation") == []
     assert found(result, "balance_mismatch") == []
+
+
+_amount = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.builds(
+        lambda whole, k: round(whole / 7.0, k), st.integers(-(10**9), 10**9), st.integers(0, 17)
+    ),
+    st.builds(lambda whole, k: whole / 10.0**k, st.integers(-(10**12), 10**12), st.integers(0, 20)),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    columns=st.lists(st.lists(_amount, max_size=40), max_size=4),
+    tolerance=st.sampled_from([0.0, 0.005, 0.01, 1e-9, 1e-16, 1e-20, 0.5]),
+    least=st.integers(0, 3),
+    exact=st.lists(st.decimals(allow_nan=False, allow_infinity=False, places=18), max_size=2),
+)
+def test_scale_of__matches_the_maximum_of_every_amount_s_decimals(columns, tolerance, least, exact):
+    # Scale.of checks only the values not whole at the floor the tolerance sets; the answer
+    # must be the plain one: the most decimals any amount, the tolerance or ``least`` needs.
+    arrays = [np.array(column, dtype=np.float64) for column in columns]
+    plain = max(
+        [least, money.decimals_of_number(tolerance)]
+        + [int(money.decimals_of(array).max(initial=0)) for array in arrays]
+        + [money.decimals_of_exact(value) for value in exact]
+    )
+    assert money.Scale.of(iter(arrays), tolerance, least=least, exact=exact).decimals == plain
+
+
+def _plain_float_units(floats: np.ndarray, scale: money.Scale) -> np.ndarray:
+    """Units as first written: every temporary made anew, magnitudes tested one by one."""
+    finite = np.isfinite(floats)
+    safe = np.where(finite, floats, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = safe * float(scale.factor) if scale.decimals <= 300 else np.full_like(safe, np.inf)
+    fast = np.abs(scaled) < 2.0**53
+    if fast.all():
+        units = np.rint(scaled).astype(np.int64)
+        if float(np.abs(units).sum(dtype=np.float64)) < 2**62:
+            return units
+        return units.astype(object)
+    units = np.rint(np.where(fast, scaled, 0.0)).astype(np.int64).astype(object)
+    for row in np.flatnonzero(~fast):
+        units[row] = money._exact_units(float(safe[row]), scale)
+    return units
+
+
+@settings(max_examples=300, deadline=None)
+@given(amounts=st.lists(_amount, max_size=40), decimals=st.sampled_from([0, 2, 8, 15, 20, 301]))
+def test_to_units__matches_the_plain_computation(amounts, decimals):
+    floats = np.array(amounts, dtype=np.float64)
+    scale = money.Scale(decimals)
+    kept = floats.copy()
+    units, plain = money.to_units(floats, scale), _plain_float_units(kept, scale)
+    np.testing.assert_array_equal(floats, kept)  # the amounts are not rounded in place
+    assert units.dtype == plain.dtype
+    assert units.tolist() == plain.tolist()

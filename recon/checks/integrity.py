@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .. import findings
-from ..derived import Derived, Evaluation
+from ..derived import Derived, Evaluation, at_rows
 from ..entities import CREDIT, CREDIT_USE, ENTITIES, Entity
 from ..fields import FIELDS
 from ..schemas import describe_value
@@ -87,7 +87,7 @@ def duplicate_record(derived: Derived) -> Evaluation:
             by_uid,
             text.concat(
                 'UniqueId "',
-                text.strings(frame["UniqueId"].iloc[rows]),
+                text.strings(at_rows(frame["UniqueId"], rows)),
                 '" occurs ',
                 text.ids(uid_counts[rows]),
                 " times",

@@ -7,25 +7,25 @@ values; these rules compare them and say so in words.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .. import findings
-from ..derived import NO_ROW, Derived, Evaluation, Windows
+from ..derived import NO_ROW, Derived, Evaluation, Windows, take
 from ..entities import CREDIT, CREDIT_USE
 from . import text
 
 
 def expired_credit_use(derived: Derived) -> Evaluation:
     """A use whose usage time is after its credit's ExpireDate."""
-    windows, judged = _windows_of_uses(derived, "expire")
-    rows = np.flatnonzero(judged & windows.after(derived.credit_usage_times.time))
+    windows, rows, judged = _judged_uses(derived, "expire", "end", Windows.after)
     return _evaluation(derived, rows, judged, "after", "ExpireDate", windows, windows.expire)
 
 
 def premature_credit_use(derived: Derived) -> Evaluation:
     """A use whose usage time is before its credit's ValidFrom."""
-    windows, judged = _windows_of_uses(derived, "start")
-    rows = np.flatnonzero(judged & windows.before(derived.credit_usage_times.time))
+    windows, rows, judged = _judged_uses(derived, "start", "start", Windows.before)
     return _evaluation(derived, rows, judged, "before", "ValidFrom", windows, windows.start)
 
 
@@ -41,12 +41,25 @@ def bound_text(windows: Windows, rows: np.ndarray, bound: np.ndarray) -> np.ndar
     )
 
 
-def _windows_of_uses(derived: Derived, bound: str) -> tuple[Windows, np.ndarray]:
-    """Each use's credit's window, and which uses can be judged against its ``bound``."""
+def _judged_uses(
+    derived: Derived,
+    bound: str,
+    field: str,
+    outside: Callable[[Windows, np.ndarray], np.ndarray],
+) -> tuple[Windows, np.ndarray, np.ndarray]:
+    """Which uses can be judged against their credit's window ``bound`` (it is known),
+    which of them ``outside`` flags (it reads the window's ``field``), and the windows of
+    the flagged uses, aligned with them.
+
+    Only ``field`` is taken per use (the whole window of every use was five arrays of
+    10M); the flagged uses get their whole window, for the message."""
     credit_rows = derived.credit_row_of_use
-    windows = derived.windows(CREDIT).at(credit_rows)
-    known = ~np.isnat(getattr(windows, bound))
-    return windows, derived.credit_usage_times.judgeable & (credit_rows != NO_ROW) & known
+    windows = derived.windows(CREDIT)
+    known = take(~np.isnat(getattr(windows, bound)), credit_rows, False)
+    judged = derived.credit_usage_times.judgeable & (credit_rows != NO_ROW) & known
+    per_use = windows.at(credit_rows, fields=(field,))
+    rows = np.flatnonzero(judged & outside(per_use, derived.credit_usage_times.time))
+    return windows.at(credit_rows[rows]), rows, judged
 
 
 def _evaluation(
@@ -72,14 +85,14 @@ def _evaluation(
         "'s ",
         bound_name,
         " ",
-        bound_text(windows, rows, bound),
+        bound_text(windows, np.arange(len(rows)), bound),
     )
     found = findings.make(
         CREDIT_USE,
         derived[CREDIT_USE].frame,
         rows,
         message=message,
-        expected=text.times(bound[rows]),
+        expected=text.times(bound),
         actual=text.times(usage.time[rows]),
         credit_id=credit_ids,
     )
