@@ -43,6 +43,7 @@ recon = SimpleNamespace(
             "report",
             "schemas",
             "snapshot",
+            "stored_datetimes",
         )
     }
 )
@@ -115,7 +116,11 @@ def categories(
         top = parents[1] if len(parents) > 1 and parents[0] == "audit" else None
         if label.startswith("read "):
             totals["reading files"] += seconds
-        elif label in ("datetimes.parse_iso", "datetimes.from_timestamps"):
+        elif label in (
+            "datetimes.parse_iso",
+            "datetimes.from_timestamps",
+            "stored_datetimes.parse",
+        ):
             totals["date-time parsing (datetimes.parse_iso)"] += seconds
         elif label.startswith(("coerce ", "column ", "free columns")):
             totals["schema coercion, other than date-times"] += seconds
@@ -179,11 +184,12 @@ def instrument(timer: StageTimer) -> None:
     timer.patch(
         recon.schemas,
         "_coerce_column",
-        lambda column, spec, **k: f"column {spec.name} ({spec.kind.name.lower()})",
+        lambda column, spec, *_, **k: f"column {spec.name} ({spec.kind.name.lower()})",
     )
     timer.patch(recon.schemas, "_free_column", "free columns")
     timer.patch(recon.datetimes, "parse_iso", "datetimes.parse_iso")
     timer.patch(recon.datetimes, "from_timestamps", "datetimes.from_timestamps")
+    timer.patch(recon.stored_datetimes, "parse", "stored_datetimes.parse")
     timer.patch(recon.load, "_zones", "zones of records")
     timer.patch(
         recon.schemas,
