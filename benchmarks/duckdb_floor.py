@@ -42,6 +42,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -183,10 +184,7 @@ QUERIES = {
 
 def run_floor(snapshot: Path, *, threads: int | None = None) -> dict:
     """Load the two booking-credit files and run every query; counts and seconds per stage."""
-    connection = duckdb.connect()
-    connection.execute("SET TimeZone = 'UTC'")
-    if threads:
-        connection.execute(f"SET threads = {int(threads)}")
+    connection = connect(threads)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     credit_stored, use_stored = _stored(snapshot, CREDITS), _stored(snapshot, USES)
@@ -227,24 +225,48 @@ def run_floor(snapshot: Path, *, threads: int | None = None) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC, on ``threads`` threads (default: every core)."""
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    if threads:
+        connection.execute(f"SET threads = {int(threads)}")
+    return connection
+
+
+def command_line(
+    description: str,
+    run: Callable[..., dict],
+    show: Callable[[dict], None],
+    argv: list[str] | None,
+) -> int:
+    """The command of a DuckDB baseline: ``run`` on the snapshot named, its result printed
+    by ``show`` or as one JSON line (``--json``), with the process's peak RSS."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("snapshot", type=Path)
     parser.add_argument("--threads", type=int, help="DuckDB threads (default: every core)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
     args = parser.parse_args(argv)
-    result = run_floor(args.snapshot, threads=args.threads)
+    result = run(args.snapshot, threads=args.threads)
     result["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if args.json:
         print(json.dumps(result))
-        return 0
+    else:
+        show(result)
+    return 0
+
+
+def _show(result: dict) -> None:
     for rule, count in result["by_rule"].items():
         print(f"{rule:<22} {count:>8,} findings  {result['seconds'][rule]:6.2f} s")
     print(
         f"read {result['seconds']['read']:.2f} s, total {result['seconds']['total']:.2f} s, "
         f"peak RSS {result['peak_rss_kb'] / 1024**2:.2f} GiB"
     )
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return command_line(__doc__.split("\n\n")[0], run_floor, _show, argv)
 
 
 if __name__ == "__main__":

@@ -52,9 +52,7 @@ Where it is simpler than recon (none of which the benchmark snapshots exercise):
 
 from __future__ import annotations
 
-import argparse
 import json
-import resource
 import sys
 import time
 from dataclasses import dataclass
@@ -63,6 +61,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from duckdb_floor import command_line, connect
 
 from recon import stored_datetimes
 from recon.datetimes import ISO_PATTERN
@@ -476,10 +475,7 @@ def rule_queries(present: set[Entity], uses_source: Source | None) -> dict[str, 
 
 def run_reference(snapshot: Path, *, threads: int | None = None) -> dict:
     """Load the snapshot's four files and run every rule; counts and seconds per stage."""
-    connection = duckdb.connect()
-    connection.execute("SET TimeZone = 'UTC'")
-    if threads:
-        connection.execute(f"SET threads = {int(threads)}")
+    connection = connect(threads)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     sources = {entity: _open(snapshot, entity) for entity in FILES}
@@ -494,26 +490,17 @@ def run_reference(snapshot: Path, *, threads: int | None = None) -> dict:
     seconds["read"] = time.perf_counter() - started
 
     began = time.perf_counter()
-    connection.execute(FIRST_ROWS.format(name="first_credits", table="credits"))
-    connection.execute(
-        LEDGER.format(
-            name="credit_ledger",
-            key="CoworkerBookingCreditId",
-            children="uses",
-            parents="first_credits",
-        )
-    )
-    connection.execute(USE_VIEW)
+    ledgers = [("credit", "credits", "uses", "CoworkerBookingCreditId")]
     if {ALLOWANCE, ALLOWANCE_USE} <= present:
-        connection.execute(FIRST_ROWS.format(name="first_allowances", table="allowances"))
+        ledgers.append(("allowance", "allowances", "allowance_uses", "CoworkerExtraServiceId"))
+    for name, parents, children, key in ledgers:
+        connection.execute(FIRST_ROWS.format(name=f"first_{parents}", table=parents))
         connection.execute(
             LEDGER.format(
-                name="allowance_ledger",
-                key="CoworkerExtraServiceId",
-                children="allowance_uses",
-                parents="first_allowances",
+                name=f"{name}_ledger", key=key, children=children, parents=f"first_{parents}"
             )
         )
+    connection.execute(USE_VIEW)
     seconds["derive"] = time.perf_counter() - began
 
     counts, by_field = {}, {}
@@ -538,23 +525,16 @@ def run_reference(snapshot: Path, *, threads: int | None = None) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("snapshot", type=Path)
-    parser.add_argument("--threads", type=int, help="DuckDB threads (default: every core)")
-    parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
-    args = parser.parse_args(argv)
-    result = run_reference(args.snapshot, threads=args.threads)
-    result["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if args.json:
-        print(json.dumps(result))
-        return 0
+def _show(result: dict) -> None:
     for stage, spent in result["seconds"].items():
         count = result["by_rule"].get(stage)
         shown = f"{count:>8,} findings" if count is not None else " " * 17
         print(f"{stage:<32} {shown}  {spent:6.2f} s")
     print(f"peak RSS {result['peak_rss_kb'] / 1024**2:.2f} GiB")
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return command_line(__doc__.split("\n\n")[0], run_reference, _show, argv)
 
 
 if __name__ == "__main__":
