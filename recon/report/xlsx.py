@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -141,22 +141,25 @@ def render_xlsx(context: dict[str, Any]) -> bytes:
 
 def _credits_sheet(paper: Workpaper) -> list[Sheet]:
     """Every credit reconciled: its amounts, its uses, its findings, its status."""
-    reconciliation: pd.DataFrame = paper.context["reconciliation"]
-    columns = [_arrow(reconciliation[name]) for name in RECONCILIATION_COLUMNS]
-    money = {RECONCILIATION_COLUMNS.index(name) for name in _CREDIT_AMOUNTS}
-    currency = pa.array(reconciliation["currency"], type=pa.string(), from_pandas=True)
-    table = Table(columns, len(reconciliation), frozenset(money), currency)
+    frame = paper.context["reconciliation"]
+    table = _amounts_table(frame, RECONCILIATION_COLUMNS, _CREDIT_AMOUNTS)
     return [Sheet(_CREDITS, _CREDITS_HEADER, table)]
 
 
 def _totals_sheet(paper: Workpaper) -> list[Sheet]:
     """The reconciliation summed per location and currency, and in all per currency."""
-    subtotals: pd.DataFrame = paper.context["subtotals"]
-    columns = [_arrow(subtotals[name]) for name in SUBTOTAL_COLUMNS]
-    money = {SUBTOTAL_COLUMNS.index(name) for name in _SUBTOTAL_AMOUNTS}
-    currency = pa.array(subtotals["currency"], type=pa.string(), from_pandas=True)
-    table = Table(columns, len(subtotals), frozenset(money), currency)
+    frame = paper.context["subtotals"]
+    table = _amounts_table(frame, SUBTOTAL_COLUMNS, _SUBTOTAL_AMOUNTS)
     return [Sheet(_TOTALS, _SUBTOTALS_HEADER, table)]
+
+
+def _amounts_table(frame: pd.DataFrame, names: Sequence[str], amounts: Iterable[str]) -> Table:
+    """``names`` of ``frame`` as a sheet's table, ``amounts`` shown as money in each row's
+    ``currency``."""
+    columns = [_arrow(frame[name]) for name in names]
+    money = frozenset(list(names).index(name) for name in amounts)
+    currency = pa.array(frame["currency"], type=pa.string(), from_pandas=True)
+    return Table(columns, len(frame), money, currency)
 
 
 _MATERIALITY_HEADER = (
