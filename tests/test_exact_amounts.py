@@ -388,6 +388,25 @@ def test_an_amount_too_small_for_a_double_is_read_alike_from_every_form(tmp_path
     assert "0.00 GBP" not in found["message"].split("=")[0]  # 1e-400 is not 0
 
 
+# A Parquet decimal holds at most 76 digits: 1e-400 is not one.
+@pytest.mark.parametrize("form", [form for form in FORMS if form != "parquet_decimal"])
+@pytest.mark.parametrize(
+    ("used", "non_positive"), [("1e-400", False), ("-1e-400", True), ("0E-400", True)]
+)
+def test_a_use_too_small_for_a_double_is_judged_by_its_sign_as_sent(
+    tmp_path, form, used, non_positive
+):
+    """1e-400 reads as the float 0.0, yet it is above zero; -1e-400 (the float -0.0)
+    and 0E-400 are not."""
+    credits, uses = _one_credit("10", "10", used)
+    result = audit(_snapshot(tmp_path / "snapshot", form, credits, uses))
+    ran = outcome(result, "non_positive_use")
+    assert (ran.evaluated, ran.findings) == (1, int(non_positive))
+    if non_positive:
+        actual = finding(result, "non_positive_use")["actual"]
+        assert Decimal(str(actual)) == Decimal(used)
+
+
 def test_a_change_after_close_past_a_doubles_digits_is_found(tmp_path):
     """9007199254740993 -> 9007199254740992 is the same double; the close compares the
     amounts as sent, so the edit is a change after close, shown with every digit."""

@@ -137,7 +137,12 @@ def non_positive_use(derived: Derived) -> Evaluation:
     uses, links = derived[CREDIT_USE], derived.links
     judged = links.judgeable & (links.count > 0) & uses.valid("CreditUsed")
     credit_used = uses.frame["CreditUsed"].to_numpy(dtype="float64", na_value=np.nan)
-    rows = np.flatnonzero(judged & (credit_used <= 0))
+    non_positive = credit_used <= 0
+    # The few amounts no float holds are judged as sent: 1e-400 reads as the float 0.0
+    # (and -1e-400 as -0.0), yet it is above zero.
+    for row, value in uses.exact.get("CreditUsed", {}).items():
+        non_positive[row] = value <= 0
+    rows = np.flatnonzero(judged & non_positive)
     message = text.concat(
         "linked use has CreditUsed = ",
         _amounts(derived, rows),
