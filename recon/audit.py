@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import findings
 from ._version import __version__
-from .baseline import Baseline, Change, compare, load_baseline
+from .baseline import Baseline, Change, compare, load_baseline, require_earlier
 from .checks import RULE_IDS, RULES, Rule, Values
 from .closing import CLOSE_RULES
 from .config import RuleSet, load_ruleset
@@ -175,6 +175,8 @@ def audit(
     earlier = baseline if isinstance(baseline, Baseline) or baseline is None else None
     if baseline is not None and earlier is None:
         earlier = load_baseline(baseline)
+    if earlier is not None:
+        require_earlier(earlier, moment)
     accepted = waivers if isinstance(waivers, WaiverFile) or waivers is None else None
     if waivers is not None and accepted is None:
         accepted = load_ruleset_waivers(waivers, ruleset, moment, name="waivers")

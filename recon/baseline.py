@@ -24,6 +24,7 @@ import pandas as pd
 
 from .errors import UsageError
 from .findings import json_value
+from .moments import parse_moment
 
 FINDINGS_FILE = "findings.json"
 MAX_BYTES = 2 * 1024**3
@@ -51,9 +52,12 @@ class Baseline:
         return set(self.values)
 
 
-def load_baseline(path: str | Path, name: str = "baseline") -> Baseline:
+def load_baseline(
+    path: str | Path, name: str = "baseline", *, before: pd.Timestamp | None = None
+) -> Baseline:
     """The baseline in ``path`` (a findings.json, or a directory with one); ``name`` is how
-    the user gave it, for the error line."""
+    the user gave it, for the error line. With ``before`` (this run's as-of), one from a
+    later run is refused (``require_earlier``)."""
     given = Path(path)
     file = given / FINDINGS_FILE if given.is_dir() else given
     if not file.is_file():
@@ -85,7 +89,30 @@ def load_baseline(path: str | Path, name: str = "baseline") -> Baseline:
         values[fingerprint] = (_text(finding.get("expected")), _text(finding.get("actual")))
         seen = finding.get("first_seen")
         first_seen[fingerprint] = seen if isinstance(seen, str) else as_of
-    return Baseline(file, as_of, values, first_seen)
+    baseline = Baseline(file, as_of, values, first_seen)
+    if before is not None:
+        require_earlier(baseline, before, name)
+    return baseline
+
+
+def require_earlier(baseline: Baseline, as_of: pd.Timestamp, name: str = "baseline") -> None:
+    """Refuse a baseline whose run is later than this one's ``as_of``: its findings are not
+    this run's history, and every finding it knows would be first seen after this run
+    (an old snapshot audited against this month's findings.json, by mistake). A baseline
+    of the same moment is a run again, and holds."""
+    try:
+        then = parse_moment(baseline.as_of, "as_of")
+    except UsageError:
+        raise UsageError(
+            f"{name} '{baseline.path}': its summary's as_of '{baseline.as_of}' is not a "
+            "date-time; is it recon's?"
+        ) from None
+    if then > as_of:
+        raise UsageError(
+            f"{name} '{baseline.path}' is of a run as of {baseline.as_of}, later than this "
+            f"run's as-of {as_of.strftime('%Y-%m-%dT%H:%M:%SZ')}; give an earlier run's "
+            "findings.json, or a later --as-of"
+        )
 
 
 def compare(

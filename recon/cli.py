@@ -523,13 +523,13 @@ def _over_time(args: argparse.Namespace) -> dict[str, object]:
     ruleset = load_ruleset(args.rules)
     require_thresholds(ruleset, fail_on)
     chosen: dict[str, object] = {}
+    as_of = parse_as_of(args.as_of, "--as-of")
     if args.waivers is not None:
-        as_of = parse_as_of(args.as_of, "--as-of")
         chosen["waivers"] = load_ruleset_waivers(args.waivers, ruleset, as_of, name="--waivers")
     if args.baseline is not None:
         from .baseline import load_baseline
 
-        earlier = load_baseline(args.baseline, "--baseline")
+        earlier = load_baseline(args.baseline, "--baseline", before=as_of)
         chosen.update(baseline=earlier, fail_on_new=args.fail_on_new)
     return chosen
 

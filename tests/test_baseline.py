@@ -125,6 +125,53 @@ def test_a_bad_baseline_is_one_line_and_exit_2(tmp_path, extra, fragment):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_baseline_from_a_later_run_is_refused_and_one_of_the_same_moment_holds(tmp_path):
+    snapshot = _snapshot(tmp_path / "s")
+    _write(audit(snapshot, as_of="2025-12-31"), tmp_path / "december")
+
+    def run(out, as_of):
+        return _cli(
+            "audit", snapshot, "--out", tmp_path / out, "--as-of", as_of,
+            "--baseline", tmp_path / "december",
+        )  # fmt: skip
+
+    earlier = run("november", "2025-11-30")
+    assert earlier.returncode == 2, earlier.stderr
+    assert len(earlier.stderr.splitlines()) == 1
+    assert "as of 2025-12-31T23:59:59Z, later than this run's as-of 2025-11-30T23:59:59Z" in (
+        earlier.stderr
+    )
+    assert not (tmp_path / "november").exists()
+    again = run("again", "2025-12-31")
+    assert again.returncode == 1, again.stderr  # credit 1's balance_mismatch, unchanged
+    document = json.loads((tmp_path / "again" / "findings.json").read_text())
+    assert [f["baseline"] for f in document["findings"]] == ["unchanged"]
+
+
+def test_a_close_refuses_a_baseline_from_after_its_month(tmp_path):
+    snapshot = _snapshot(tmp_path / "s")
+    _write(audit(snapshot, as_of="2026-01-31"), tmp_path / "january")
+    done = _cli(
+        "close", snapshot, "--period", "2025-11", "--out", tmp_path / "close",
+        "--baseline", tmp_path / "january",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.splitlines()) == 1 and "later than this run's as-of" in done.stderr
+    assert not (tmp_path / "close").exists()
+
+
+def test_a_baseline_whose_as_of_is_not_a_moment_is_refused(tmp_path):
+    snapshot = _snapshot(tmp_path / "s")
+    _write(audit(snapshot, as_of="2025-11-30"), tmp_path / "r1")
+    document = json.loads((tmp_path / "r1" / "findings.json").read_text())
+    document["summary"]["as_of"] = "last Tuesday"
+    (tmp_path / "r1" / "findings.json").write_text(json.dumps(document))
+    done = _cli("audit", snapshot, "--out", tmp_path / "out", "--baseline", tmp_path / "r1")
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert "as_of 'last Tuesday' is not a date-time" in done.stderr
+
+
 @hypothesis.given(
     hypothesis.strategies.one_of(
         hypothesis.strategies.none(),

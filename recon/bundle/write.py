@@ -94,7 +94,8 @@ def close(
         load_ruleset_waivers(waivers, ruleset, closing_period.as_of, name="--waivers")
     earlier = None
     if baseline is not None:
-        earlier = load_baseline(baseline, "--baseline").path  # likewise a bad baseline
+        # likewise a bad baseline, or one of a run after this close
+        earlier = load_baseline(baseline, "--baseline", before=closing_period.as_of).path
     elif fail_on_new:
         raise UsageError("--fail-on-new needs --baseline OLD (an earlier run's findings.json)")
     prior = None
