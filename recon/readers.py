@@ -51,7 +51,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -293,11 +293,15 @@ def _read_jsonl(path: Path, entity: Entity, block_size: int) -> RawTable:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recon-jsonl") as parser:
         parsing: Future[RawTable] | None = None
         for first_line, block in _line_blocks(path, block_size):
-            records = _screen(block)
+            screened = _screen(block)
             # Searched here, while the previous block is parsed: numpy releases the GIL too.
-            long = _long_number_lines(block) if records is not None else None
+            long = _long_number_lines(block) if screened is not None else None
+            # So are the odd values of the fields earlier blocks held them in (pyarrow
+            # parses without the GIL meanwhile): the fields known now, as a field the block
+            # being parsed shows is searched for by the parser.
+            searched = _OddSearch.of(block, entity, seen) if screened is not None else None
             following = parser.submit(
-                _read_block, path, entity, block, first_line, records, long, seen
+                _read_block, path, entity, block, first_line, screened, long, seen, searched
             )
             if parsing is not None:
                 tables.append(parsing.result())
@@ -305,6 +309,21 @@ def _read_jsonl(path: Path, entity: Entity, block_size: int) -> RawTable:
         if parsing is not None:
             tables.append(parsing.result())
     return _merge_blocks(tables, entity)
+
+
+class _Screened(NamedTuple):
+    """What ``_screen`` found of a block that pyarrow may be given."""
+
+    records: int
+    blank_lines: np.ndarray
+    """The index (from 0) of each empty line, which holds no record: usually none."""
+
+    def record_rows(self, lines: list[int]) -> list[int]:
+        """The record (row) of each of ``lines`` (lines that hold one)."""
+        if not len(self.blank_lines):
+            return lines
+        at = np.asarray(lines, dtype=np.int64)
+        return (at - np.searchsorted(self.blank_lines, at)).tolist()
 
 
 @dataclass
@@ -315,6 +334,28 @@ class _OddSeen:
     quarter of a whole one)."""
 
     names: set[str] = dataclass_field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _OddSearch:
+    """The lines of a block holding odd values of ``names`` (``keyed_odd_lines``)."""
+
+    names: frozenset[str]
+    lines: list[tuple[int, int, int]]
+
+    @classmethod
+    def of(cls, block: bytes | bytearray, entity: Entity, seen: _OddSeen) -> _OddSearch:
+        names = frozenset(seen.names)  # one copy: the parser thread may add to them
+        return cls(names, (keyed_odd_lines(block, entity, names) or []) if names else [])
+
+    def completed(
+        self, block: bytes | bytearray, entity: Entity, seen: _OddSeen
+    ) -> list[tuple[int, int, int]]:
+        """``lines``, with those of the fields seen since the search."""
+        later = seen.names - self.names
+        if not later:
+            return self.lines
+        return sorted({*self.lines, *(keyed_odd_lines(block, entity, later) or [])})
 
 
 _MOST_ODD = 8
@@ -330,13 +371,15 @@ def _read_block(
     entity: Entity,
     block: bytes | bytearray,
     first_line: int,
-    records: int | None,
+    screened: _Screened | None,
     long: np.ndarray | None = None,
     seen: _OddSeen | None = None,
+    searched: _OddSearch | None = None,
 ) -> RawTable:
-    """One block; ``records`` is what ``_screen`` found (None: not for pyarrow), ``long``
+    """One block; ``screened`` is what ``_screen`` found (None: not for pyarrow), ``long``
     what ``_long_number_lines`` found (None: search it here), ``seen`` the fields that held
-    odd values in the file's earlier blocks.
+    odd values in the file's earlier blocks, ``searched`` the lines holding odd values of
+    some of them (None: search them here).
 
     pyarrow reads the block with every field typed. When it refuses, the lines holding a
     value of the wrong type are found (the field pyarrow's error names, searched for alone
@@ -345,17 +388,19 @@ def _read_block(
     reads the block again; the lines' values are then put back (``_patched``). A block
     that still refuses, or holds too many odd lines, is read the slow, exact way
     (``_read_refused``), its lines set apart all the same."""
-    if records is None:
+    if screened is None:
         return _exact_amounts(
             records_to_table(list(_jsonl_records(path, block, first_line))), entity
         )
+    records = screened.records
     if long is None:
         long = _long_number_lines(block)
     seen = seen if seen is not None else _OddSeen()
+    searched = searched if searched is not None else _OddSearch(frozenset(), [])
+    found = searched.completed(block, entity, seen)
     work = block if isinstance(block, bytearray) else bytearray(block)
     apart: dict[int, tuple[int, int]] = {}
     parsed: dict[int, Any] = {}
-    found = (keyed_odd_lines(work, entity, seen.names) or []) if seen.names else []
     if len(found) * _MOST_ODD > records:
         found = []  # the search names most lines (a nested key of that name?): read as is
     for _ in range(_ATTEMPTS):
@@ -371,10 +416,10 @@ def _read_block(
         if table is not None and table.num_rows == records:
             raw = _exact_amounts(RawTable(_columns(table), table.num_rows), entity)
             raw = _with_long_numbers(raw, path, work, first_line, entity, long)
-            return _put_back(raw, work, apart, parsed, entity)
+            return _put_back(raw, screened, apart, parsed, entity)
         if table is not None:  # more values than lines: a line holds two; json names it
             records_read = records_to_table(list(_jsonl_records(path, work, first_line)))
-            return _put_back(_exact_amounts(records_read, entity), work, apart, parsed, entity)
+            return _put_back(_exact_amounts(records_read, entity), screened, apart, parsed, entity)
         name = named_field(refusal[0]) if refusal else None
         found = []
         if name is not None and name not in seen.names:
@@ -386,12 +431,12 @@ def _read_block(
         if not found:
             break
     raw = _read_refused(path, entity, work, first_line, records, long)
-    return _put_back(raw, work, apart, parsed, entity)
+    return _put_back(raw, screened, apart, parsed, entity)
 
 
 def _put_back(
     raw: RawTable,
-    block: bytes | bytearray,
+    screened: _Screened,
     apart: dict[int, tuple[int, int]],
     parsed: dict[int, Any],
     entity: Entity,
@@ -400,7 +445,7 @@ def _put_back(
     if not apart:
         return raw
     lines = sorted(apart)
-    return _patched(raw, _record_rows(block, lines), [parsed[line] for line in lines], entity)
+    return _patched(raw, screened.record_rows(lines), [parsed[line] for line in lines], entity)
 
 
 def _read_refused(
@@ -420,17 +465,6 @@ def _read_refused(
     if table is None and len(block) > _SMALLEST_PIECE:
         return _read_pieces(path, entity, block, first_line)
     return _exact_amounts(records_to_table(list(_jsonl_records(path, block, first_line))), entity)
-
-
-def _record_rows(block: bytes | bytearray, lines: list[int]) -> list[int]:
-    """The record (row) of each of ``lines`` of a screened block: blank lines hold none."""
-    if not block.startswith(b"\n") and b"\n\n" not in block:
-        return lines
-    data = np.frombuffer(block, dtype=np.uint8)
-    starts = np.concatenate(([0], np.flatnonzero(data == ord("\n")) + 1))
-    starts = starts[starts < len(data)]
-    record_of_line = np.cumsum(data[starts] != ord("\n")) - 1
-    return record_of_line[np.array(lines, dtype=np.int64)].tolist()
 
 
 def _patched(raw: RawTable, rows: list[int], records: list[Any], entity: Entity) -> RawTable:
@@ -686,8 +720,9 @@ def _long_number_lines(block: bytes | bytearray) -> np.ndarray:
     return words[8 + lead + trail >= 16] * 8
 
 
-def _screen(block: bytes | bytearray) -> int | None:
-    """How many records the block holds, when pyarrow may be given it; else None.
+def _screen(block: bytes | bytearray) -> _Screened | None:
+    """How many records the block holds and which lines are empty, when pyarrow may be
+    given it; else None.
 
     None when the block is not UTF-8, when a line that is not empty does not start
     with ``{`` (a ``null`` line crashes pyarrow; others it would misread), or when a
@@ -699,7 +734,7 @@ def _screen(block: bytes | bytearray) -> int | None:
         return None
     data = np.frombuffer(block, dtype=np.uint8)
     if not len(data):
-        return 0
+        return _Screened(0, np.empty(0, dtype=np.int64))
     ends = np.flatnonzero(data == ord("\n"))
     starts = np.concatenate(([0], ends + 1))
     starts = starts[starts < len(data)]
@@ -715,7 +750,7 @@ def _screen(block: bytes | bytearray) -> int | None:
             return None
     if _may_hold_surrogates(block) and _LONE_SURROGATE.search(block):
         return None  # json names the line (pyarrow would refuse the block anyway)
-    return int(opens_record.sum())
+    return _Screened(int(opens_record.sum()), np.flatnonzero(first == ord("\n")))
 
 
 def _is_utf8(data: bytes | bytearray) -> bool:

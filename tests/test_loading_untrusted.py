@@ -440,4 +440,13 @@ def test_the_balance_alias_is_read_per_record(tmp_path, form):
     ],
 )
 def test_the_screen_hands_pyarrow_only_blocks_it_reads_safely(block, records):
-    assert readers._screen(bytearray(block)) == records
+    screened = readers._screen(bytearray(block))
+    assert (screened if screened is None else screened.records) == records
+
+
+def test_the_screen_knows_the_record_of_each_line_across_empty_lines():
+    block = b'\n{"a": 1}\n\n\n{"a": 2}\n{"a": 3}\n\n{"a": 4}\n'
+    screened = readers._screen(bytearray(block))
+    assert screened.records == 4
+    assert screened.record_rows([1, 4, 5, 7]) == [0, 1, 2, 3]
+    assert readers._screen(bytearray(b'{"a": 1}\n{"a": 2}\n')).record_rows([1]) == [1]
