@@ -371,6 +371,43 @@ def test_unknown_date_time_text_stays_text_in_every_block(tmp_path):
     assert small["InvoiceDate"].dtype == whole["InvoiceDate"].dtype
 
 
+def _not_utf8(values: list[bytes]) -> pa.Array:
+    """A string array holding ``values`` as they are: Arrow does not check what
+    ``from_buffers`` is given, and Parquet writes it, as another tool might."""
+    offsets = [0]
+    for value in values:
+        offsets.append(offsets[-1] + len(value))
+    return pa.Array.from_buffers(
+        pa.string(),
+        len(values),
+        [
+            None,
+            pa.py_buffer(pa.array(offsets, pa.int32()).buffers()[1]),
+            pa.py_buffer(b"".join(values)),
+        ],
+    )
+
+
+@pytest.mark.parametrize("where", ["UpdatedBy", "UniqueId", "CreatedOn"])
+def test_a_parquet_text_column_that_is_not_utf8_is_one_line_and_exit_2(tmp_path, where):
+    write_file(tmp_path, STEMS["credits"], [credit(1)], "parquet")
+    records = [use(10 + n, 1) for n in range(3)]
+    column = _not_utf8([b"ok", b"\xff\xfe", b"ok"])
+    if where == "CreatedOn":  # the text of a date-time stored as recon fetch stores it
+        text = pa.StructArray.from_arrays(
+            [pa.nulls(3, pa.timestamp("us")), column], names=["wall", "text"]
+        )
+        field = pa.field("CreatedOn", text.type, metadata={b"recon.datetime": b"Z"})
+        table = pa.Table.from_pylist(records)
+        index = table.column_names.index(where)
+        pq.write_table(table.set_column(index, field, text), tmp_path / f"{USES}.parquet")
+    else:
+        _parquet_with_column(tmp_path, USES, records, where, column)
+    done = _cli(tmp_path, tmp_path / "out")
+    _one_line_exit_2(done, f"{USES}.parquet: column {where} is not valid", "fetch it again")
+    assert not (tmp_path / "out").exists()
+
+
 # --- booleans and numbers -----------------------------------------------------------------
 
 
