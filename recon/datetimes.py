@@ -228,6 +228,68 @@ def _parse_fixed_width(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (seconds * 1_000_000).astype("datetime64[us]"), ok
 
 
+def printed(wall: pa.Array | pa.ChunkedArray, suffix: str = "") -> pa.Array | pa.ChunkedArray:
+    """The canonical text of each wall clock (a timestamp[us] column), to the second, then
+    ``suffix`` (null where ``wall`` is null). Printed as digits by numpy into one buffer:
+    Arrow's ``strftime`` takes about a microsecond a value, a minute for the date-times of
+    10M uses (and prints a fraction, ``.000000``, for every value to the microsecond)."""
+    if isinstance(wall, pa.ChunkedArray):
+        return pa.chunked_array([printed(chunk, suffix) for chunk in wall.chunks], type=pa.string())
+    count = len(wall)
+    micros = pc.fill_null(wall.view(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    seconds = np.floor_divide(micros, 1_000_000)
+    days = np.floor_divide(seconds, 86_400)
+    clock = seconds - days * 86_400
+    date = days.astype("datetime64[D]")
+    months = date.astype("datetime64[M]")
+    year = months.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = months.astype(np.int64) % 12 + 1
+    day = (date - months.astype("datetime64[D]")).astype(np.int64) + 1
+    width = 19 + len(suffix)
+    clock = clock.astype(np.int32)
+    numbers = (
+        (year.astype(np.int32), 4),
+        (month.astype(np.int32), 2),
+        (day.astype(np.int32), 2),
+        (clock // 3600, 2),
+        (clock // 60 % 60, 2),
+        (clock % 60, 2),
+    )
+    zero, columns = np.uint8(ord("0")), []
+    for (value, digits), after in zip(numbers, "--T::" + " ", strict=True):
+        places = range(digits - 1, -1, -1)  # the most significant digit first
+        columns += [(value // 10**place % 10).astype(np.uint8) + zero for place in places]
+        if after != " ":
+            columns.append(np.full(count, ord(after), dtype=np.uint8))
+    columns += [np.full(count, byte, dtype=np.uint8) for byte in suffix.encode()]
+    text = np.stack(columns, axis=1)  # one pass writing the rows' bytes side by side
+    offsets = np.arange(0, (count + 1) * width, width, dtype=np.int32)
+    texts = pa.StringArray.from_buffers(
+        count, pa.py_buffer(offsets), pa.py_buffer(text.reshape(-1))
+    )
+    if wall.null_count == 0:
+        return texts
+    return pc.if_else(wall.is_valid(), texts, pa.scalar(None, pa.string()))
+
+
+def shown(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Each timestamp as the reports show a date-time: ISO-8601 to the second, to the
+    microsecond where it has a fraction of a second (as ``isoformat`` gives it); null for
+    null. In bulk (``printed``); only the values with a fraction are printed one by one."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    wall = values.cast(pa.timestamp("us"))
+    text = printed(wall)
+    micros = pc.fill_null(wall.view(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    fraction = np.flatnonzero(micros % 1_000_000)
+    if not len(fraction):
+        return text
+    exact = np.datetime_as_string(micros[fraction].astype("datetime64[us]"), unit="us")
+    mask = np.zeros(len(wall), dtype=bool)
+    mask[fraction] = True
+    return pc.replace_with_mask(text, pa.array(mask), pa.array(exact.tolist(), pa.string()))
+
+
 def timestamps_of(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """A new datetime64[us] array of a timestamp[us] column, NaT for null."""
     if isinstance(values, pa.ChunkedArray):

@@ -52,7 +52,7 @@ class StoredDatetimes:
 
     def texts(self) -> pa.ChunkedArray:
         """Every value as sent (see ``as_text``)."""
-        return pc.coalesce(self.text, _printed(self.wall, "Z" if self.zulu else ""))
+        return pc.coalesce(self.text, datetimes.printed(self.wall, "Z" if self.zulu else ""))
 
 
 def store(table: pa.Table, names: Iterable[str]) -> pa.Table:
@@ -80,56 +80,11 @@ def _stored(strings: pa.ChunkedArray) -> tuple[pa.Array, bool]:
     suffix = "Z" if zulu else ""
     # Canonical only where the text is exactly what the wall clock prints: then nothing
     # of it is lost (a fraction, an offset, another separator would be).
-    shown = _printed(wall, suffix)
+    shown = datetimes.printed(wall, suffix)
     canonical = pc.fill_null(pc.equal(shown, strings), False)
     wall = pc.if_else(canonical, wall, pa.scalar(None, pa.timestamp("us")))
     text = pc.if_else(canonical, pa.scalar(None, pa.string()), strings)
     return pa.StructArray.from_arrays([wall, text], fields=list(_STORED_TYPE)), zulu
-
-
-def _printed(wall: pa.Array | pa.ChunkedArray, suffix: str) -> pa.Array | pa.ChunkedArray:
-    """The canonical text of each wall clock, to the second, then ``suffix`` (null where
-    ``wall`` is null). Printed as digits by numpy into one buffer: Arrow's ``strftime``
-    takes about a microsecond a value, a minute for the date-times of 10M uses."""
-    if isinstance(wall, pa.ChunkedArray):
-        return pa.chunked_array(
-            [_printed(chunk, suffix) for chunk in wall.chunks], type=pa.string()
-        )
-    count = len(wall)
-    micros = pc.fill_null(wall.view(pa.int64()), 0).to_numpy(zero_copy_only=False)
-    seconds = np.floor_divide(micros, 1_000_000)
-    days = np.floor_divide(seconds, 86_400)
-    clock = seconds - days * 86_400
-    date = days.astype("datetime64[D]")
-    months = date.astype("datetime64[M]")
-    year = months.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = months.astype(np.int64) % 12 + 1
-    day = (date - months.astype("datetime64[D]")).astype(np.int64) + 1
-    width = 19 + len(suffix)
-    clock = clock.astype(np.int32)
-    numbers = (
-        (year.astype(np.int32), 4),
-        (month.astype(np.int32), 2),
-        (day.astype(np.int32), 2),
-        (clock // 3600, 2),
-        (clock // 60 % 60, 2),
-        (clock % 60, 2),
-    )
-    zero, columns = np.uint8(ord("0")), []
-    for (value, digits), after in zip(numbers, "--T::" + " ", strict=True):
-        places = range(digits - 1, -1, -1)  # the most significant digit first
-        columns += [(value // 10**place % 10).astype(np.uint8) + zero for place in places]
-        if after != " ":
-            columns.append(np.full(count, ord(after), dtype=np.uint8))
-    columns += [np.full(count, byte, dtype=np.uint8) for byte in suffix.encode()]
-    text = np.stack(columns, axis=1)  # one pass writing the rows' bytes side by side
-    offsets = np.arange(0, (count + 1) * width, width, dtype=np.int32)
-    printed = pa.StringArray.from_buffers(
-        count, pa.py_buffer(offsets), pa.py_buffer(text.reshape(-1))
-    )
-    if wall.null_count == 0:
-        return printed
-    return pc.if_else(wall.is_valid(), printed, pa.scalar(None, pa.string()))
 
 
 def is_stored(field: pa.Field) -> bool:

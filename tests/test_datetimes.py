@@ -1,5 +1,6 @@
 """Strict ISO-8601 parsing and local wall clock."""
 
+import datetime as dt
 from itertools import pairwise
 from unittest import mock
 
@@ -201,3 +202,21 @@ def test_parse_iso__chunk_by_chunk_is_the_whole_columns_answer(cuts, nulls, z_is
 def test_parse_iso__a_column_of_no_chunks_is_empty():
     parsed = parse_iso(pa.chunked_array([], type=pa.string()))
     assert len(parsed.wall) == len(parsed.offset_minutes) == len(parsed.invalid) == 0
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)),
+        ),
+        max_size=40,
+    )
+)
+def test_shown_is_isoformat_to_the_second_or_the_microsecond(values):
+    """The reports' form of a date-time, in bulk: what the evidence page gives one value."""
+    shown = datetimes.shown(pa.array(values, type=pa.timestamp("us"))).to_pylist()
+    assert shown == [
+        None if v is None else v.isoformat(timespec="microseconds" if v.microsecond else "seconds")
+        for v in values
+    ]

@@ -335,6 +335,25 @@ def test_every_sheet_has_a_frozen_header_a_filter_and_widths(sample):
     assert workbook_xml.count('name="_xlnm._FilterDatabase"') == len(workbook.sheetnames)
 
 
+def test_validity_dates_are_shown_as_every_report_shows_a_date_time(tmp_path):
+    """To the second, with the microseconds only where a value has a fraction: the
+    evidence page's form (Arrow's strftime wrote '.000000' after every second)."""
+    credits = [
+        credit(1, ValidFrom="2025-01-01T00:00:00", ExpireDate="2025-12-31T00:00:00"),
+        credit(2, ValidFrom="2025-01-01T08:30:00.25", ExpireDate=None),
+    ]
+    snapshot = write_snapshot(tmp_path / "s", credits=credits, uses=[use(10, 1)])
+    _, workbook, _ = _write(recon.audit(snapshot, as_of=AS_OF), tmp_path / "out")
+    dates = {
+        row["Id"]: (row["ValidFrom"], row["ExpireDate"])
+        for row in _credits_by_id(workbook).values()
+    }
+    assert dates == {
+        1: ("2025-01-01T00:00:00", "2025-12-31T00:00:00"),
+        2: ("2025-01-01T08:30:00.250000", None),
+    }
+
+
 def test_amounts_carry_their_currency_format(sample):
     _, workbook, _ = sample
     sheet = workbook["Credits"]

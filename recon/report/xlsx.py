@@ -38,8 +38,8 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from .. import datetimes
 from .. import findings as findings_module
 from ..checks import RULES
 from ..entities import Unit
@@ -366,7 +366,7 @@ def _arrow(values: pd.Series) -> pa.Array:
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     if pa.types.is_timestamp(array.type):
-        array = pc.strftime(array, format="%Y-%m-%dT%H:%M:%S")
+        array = datetimes.shown(array)
     return array
 
 
