@@ -290,6 +290,21 @@ def shown(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.replace_with_mask(text, pa.array(mask), pa.array(exact.tolist(), pa.string()))
 
 
+def months_of(times: np.ndarray) -> np.ndarray:
+    """The month of each datetime64 of ``times`` (none NaT), as int64 months since
+    1970-01: ``times.astype("datetime64[M]")``, which works out a calendar date for each
+    value (0.5 s for 10M uses). The days spanned are few: each gets its month once, and
+    the values look theirs up."""
+    days = times.astype("datetime64[D]").view(np.int64)
+    if not len(days):
+        return days.copy()
+    first, last = int(days.min()), int(days.max())
+    if last - first > max(len(days), 1 << 16):  # a span wider than the values: directly
+        return times.astype("datetime64[M]").astype(np.int64)
+    month_of_day = np.arange(first, last + 1).astype("datetime64[D]").astype("datetime64[M]")
+    return month_of_day.astype(np.int64)[days - first]
+
+
 def timestamps_of(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """A new datetime64[us] array of a timestamp[us] column, NaT for null."""
     if isinstance(values, pa.ChunkedArray):

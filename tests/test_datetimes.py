@@ -220,3 +220,17 @@ def test_shown_is_isoformat_to_the_second_or_the_microsecond(values):
         None if v is None else v.isoformat(timespec="microseconds" if v.microsecond else "seconds")
         for v in values
     ]
+
+
+@given(
+    st.lists(st.integers(-(2**62), 2**62), max_size=50),
+    st.integers(-(10**17), 10**17),
+    st.sampled_from([1, 10**6, 86_400 * 10**6, 10**14]),
+)
+def test_months_of_is_numpys_month_of_each_value(offsets, start, spread):
+    """Values a few days apart (the table) or centuries apart (numpy directly)."""
+    bound = 2**62  # well inside datetime64[us], whose extremes numpy also prints as months
+    micros = [max(-bound, min(bound, start + (offset % 10**9) * spread)) for offset in offsets]
+    times = np.array(micros, dtype=np.int64).astype("datetime64[us]")
+    expected = times.astype("datetime64[M]").astype(np.int64)
+    assert datetimes.months_of(times).tolist() == expected.tolist()

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recon.byte_matrix import fingerprints
-from recon.derived import at_rows, present, value_counts_per_row
+from recon.derived import NO_ROW, at_rows, present, take, value_counts_per_row
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -195,3 +195,23 @@ def test_set_where__is_the_mask_and_is_set(kind, cells, cuts):
     series = _series(values, arrow_type, cuts)
     where = np.array([c[3] < 2 for c in cells], dtype=bool)  # sparse: both paths
     assert (_set_where(series, where) == (where & _is_set(series))).all()
+
+
+@given(
+    values=st.lists(st.integers(-(2**40), 2**40), max_size=30),
+    picks=st.lists(st.integers(0, 1000), max_size=40),
+    fill=st.integers(-5, 5),
+)
+def test_take_is_each_rows_value_or_the_fill_for_no_row(values, picks, fill):
+    array = np.array(values, dtype=np.int64)
+    rows = np.array(
+        [NO_ROW if not values or pick % 4 == 0 else pick % len(values) for pick in picks],
+        dtype=np.int64,
+    )
+    expected = [fill if row == NO_ROW else values[row] for row in rows.tolist()]
+    taken = take(array, rows, fill)
+    assert taken.dtype == array.dtype and taken.tolist() == expected
+    # A new array: writing into it leaves the view it came from as it was.
+    if len(taken):
+        taken[:] = fill + 1
+        assert array.tolist() == values

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .. import money
+from .. import datetimes, money
 from ..derived import NO_ROW, take, timestamps
 from ..entities import CREDIT, CREDIT_USE
 from .evidence import amount_text, grouped
@@ -91,7 +91,7 @@ def _sum_by_month(
     float64 sums are exact while every partial sum stays below 2**53 units, which holds
     when the sum of magnitudes does; otherwise the integer groupby, slower, sums them.
     """
-    months = times[mask].astype("datetime64[M]").astype(np.int64)
+    months = datetimes.months_of(times[mask])
     codes, units = codes[mask], units[mask]
     if not len(months):
         return pd.Series([], index=pd.MultiIndex.from_arrays([[], []]), dtype=np.int64)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import money
 from ..checks import BY_ID, Evidence, text
-from ..derived import NO_ROW, Derived
+from ..derived import NO_ROW, Derived, at_rows
 from ..entities import (
     ALLOWANCE,
     BY_NAME,
@@ -552,7 +552,13 @@ def records_at(
 ) -> dict[int, dict[str, Any]]:
     """The records at ``positions`` as dicts of Python values (None for null); an amount no
     float holds (``exact``, from ``TypedEntity.exact``) as its ``ExactNumber``."""
-    part = frame.iloc[positions].astype(object)
+    if not positions or not len(frame.columns):
+        return {position: {} for position in positions}
+    # Column by column (``at_rows``): a take of a few rows from a whole frame joins every
+    # text column's chunks first, half a second for the evidence of a 10M-use snapshot.
+    rows = np.asarray(positions, dtype=np.int64)
+    part = pd.concat([at_rows(frame[name], rows) for name in frame.columns], axis=1)
+    part = part.astype(object)
     part = part.where(part.notna(), None)
     records = dict(zip(positions, part.to_dict("records"), strict=True))
     for name, rows in (exact or {}).items():
