@@ -145,20 +145,27 @@ _STATUS_TEXTS = np.array(
 )
 
 
-def reconciliation_subtotals(result: AuditResult) -> pd.DataFrame:
+def reconciliation_subtotals(
+    result: AuditResult, reconciliation: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Totals per location (``BusinessId``) and currency, then one total row per currency
     (``business_id`` "total"): sums of exact units, never across currencies.
 
     Each credit Id counts once (its first row); amounts that are unusable count as 0 and
-    ``not_balanced`` counts the credits whose status is not ``balanced``.
+    ``not_balanced`` counts the credits whose status is not ``balanced``: the status of
+    ``reconciliation`` (``credit_reconciliation`` of the same result) when given, else
+    worked out here the same way.
     """
     frame = result.snapshot.frame(CREDIT)
     derived = result.derived
     balances = derived.credit_balances
     usable = derived.known(CREDIT, "Id")
     first = derived.first_rows(CREDIT) == np.arange(len(frame))
-    findings_per_credit, _ = _findings_of_credits(result, frame["Id"])
-    status = credit_status(result, findings_per_credit)
+    if reconciliation is not None:
+        status = reconciliation["status"].to_numpy(dtype=object)
+    else:
+        findings_per_credit, _ = _findings_of_credits(result, frame["Id"])
+        status = credit_status(result, findings_per_credit)
     units = pd.DataFrame(
         {
             "business_id": frame["BusinessId"],

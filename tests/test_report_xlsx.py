@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pyarrow as pa
 import pytest
 from builders import audit, credit, manual_use, rules_file, use, write_snapshot
@@ -22,7 +23,11 @@ from openpyxl.utils import get_column_letter
 import recon
 import recon.report.context
 from recon.findings import COLUMNS
-from recon.reconciliation import RECONCILIATION_COLUMNS, credit_reconciliation
+from recon.reconciliation import (
+    RECONCILIATION_COLUMNS,
+    credit_reconciliation,
+    reconciliation_subtotals,
+)
 from recon.report import spreadsheet
 from recon.report import xlsx as report_xlsx
 
@@ -697,3 +702,13 @@ def test_infinity_in_a_column_of_amounts_is_text_and_the_rest_stay_amounts():
         ("-inf", "General"),
         (-2.25, '#,##0.00## "EUR"'),
     ]
+
+
+def test_subtotals_count_the_reconciliations_statuses_as_worked_out_alone():
+    """The totals sheet takes each credit's status from the Credits sheet's table (one
+    place works it out); without that table it works it out the same way."""
+    result = recon.audit(SAMPLE, as_of=AS_OF)
+    table = credit_reconciliation(result)
+    given, alone = reconciliation_subtotals(result, table), reconciliation_subtotals(result)
+    pd.testing.assert_frame_equal(given, alone)
+    assert given["not_balanced"].sum() > 0  # the sample has credits of several statuses

@@ -54,7 +54,7 @@ def build_context(
         context["html"] = LazyHtmlContext(result, records, HTML_ROW_LIMIT)
     if "xlsx" in formats:
         context["reconciliation"] = credit_reconciliation(result)
-        context["subtotals"] = reconciliation_subtotals(result)
+        context["subtotals"] = reconciliation_subtotals(result, context["reconciliation"])
     return context
 
 
