@@ -752,13 +752,15 @@ def at_rows(values: pd.Series, rows: np.ndarray) -> pd.Series:
 def take(values: np.ndarray, rows: np.ndarray, fill: object) -> np.ndarray:
     """``values`` at ``rows``, and ``fill`` where a row is ``NO_ROW``.
 
-    Without a copy of ``values`` with ``fill`` appended: the evidence takes a few rows of
-    each million-row view once per finding shown."""
+    Rows as many as the values or more (a view of the credits for every use): one take
+    from the values with ``fill`` appended, where ``NO_ROW`` (-1) lands. Fewer (the
+    evidence takes a few rows of million-row views once per finding shown): a take, and
+    the fill put where it belongs, without that copy of every value."""
     rows = np.asarray(rows)
+    if len(rows) >= len(values):
+        return np.append(values, np.asarray([fill], dtype=values.dtype))[rows]
+    taken = values[rows]  # NO_ROW takes the last value here: replaced
     missing = rows == NO_ROW
-    if not len(values):  # nothing to take: every row is NO_ROW
-        return np.full(rows.shape, fill, dtype=values.dtype)
-    taken = values[np.where(missing, 0, rows)]
     if missing.any():
         taken[missing] = np.asarray(fill, dtype=values.dtype)
     return taken
