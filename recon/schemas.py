@@ -184,8 +184,7 @@ def _with_odd(column: Column, odd: dict[int, Any]) -> list[Any]:
 def localise_datetimes(coerced: CoercedEntity, zones: datetimes.Zones) -> None:
     """Turn the parsed date-times of ``coerced`` into local wall-clock columns, in place."""
     for name, parsed in coerced.datetimes.items():
-        local = datetimes.localise(parsed, zones)
-        coerced.columns[name] = pa.array(local, type=ARROW_TYPES[Kind.DATETIME], from_pandas=True)
+        coerced.columns[name] = datetimes.arrow_of(datetimes.localise(parsed, zones))
     coerced.datetimes = {}
 
 

@@ -234,3 +234,15 @@ def test_months_of_is_numpys_month_of_each_value(offsets, start, spread):
     times = np.array(micros, dtype=np.int64).astype("datetime64[us]")
     expected = times.astype("datetime64[M]").astype(np.int64)
     assert datetimes.months_of(times).tolist() == expected.tolist()
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-(2**62), 2**62)), max_size=70))
+def test_arrow_of_is_the_column_pyarrow_makes_nat_null(values):
+    wall = np.array(
+        [np.datetime64("NaT") if v is None else np.datetime64(v, "us") for v in values],
+        dtype="datetime64[us]",
+    )
+    expected = pa.array(wall, type=pa.timestamp("us"), from_pandas=True)
+    made = datetimes.arrow_of(wall)
+    made.validate(full=True)
+    assert made.equals(expected) and made.null_count == expected.null_count
