@@ -19,6 +19,7 @@ amounts); no report re-derives a rule's semantics.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,5 +53,18 @@ def write_reports(
     if unknown:
         raise OutputError(f"unknown report format '{unknown[0]}'; choose from {', '.join(FORMATS)}")
     context = build_context(result, formats, title=title)
-    rendered = {BY_NAME[fmt].filename: BY_NAME[fmt].render(context) for fmt in formats}
+    # The workpaper is rendered in a thread of its own beside the others: its cells are
+    # Arrow kernels and its deflate zlib, which release the GIL, while the HTML page is
+    # Jinja, which holds it (10M uses: 2.8 s and 2.2 s one after the other).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recon-workpaper") as beside:
+        aside = {
+            fmt: beside.submit(BY_NAME[fmt].render, context) for fmt in formats if fmt in _BESIDE
+        }
+        here = {fmt: BY_NAME[fmt].render(context) for fmt in formats if fmt not in aside}
+        done = {**here, **{fmt: future.result() for fmt, future in aside.items()}}
+    rendered = {BY_NAME[fmt].filename: done[fmt] for fmt in formats}
     return write_atomically(Path(out_dir), rendered, owned=OUTPUT_FILES)
+
+
+_BESIDE = frozenset({"xlsx"})
+"""The formats rendered in a second thread (see ``write_reports``)."""
