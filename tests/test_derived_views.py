@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recon.byte_matrix import fingerprints
+from recon.byte_matrix import fingerprints, fixed_width_bytes
 from recon.derived import NO_ROW, at_rows, present, take, value_counts_per_row
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -215,3 +215,19 @@ def test_take_is_each_rows_value_or_the_fill_for_no_row(values, picks, fill):
     if len(taken):
         taken[:] = fill + 1
         assert array.tolist() == values
+
+
+@given(
+    texts=st.lists(st.one_of(st.none(), st.text("ab0-:", min_size=0, max_size=4)), max_size=40),
+    width=st.integers(1, 4),
+    start=st.integers(0, 5),
+    large=st.booleans(),
+)
+def test_fixed_width_bytes__are_the_bytes_of_the_rows_of_that_width(texts, width, start, large):
+    """Rows back to back (a view) or not (one of another width between them), of a slice."""
+    array = pa.array(texts, pa.large_string() if large else pa.string()).slice(start)
+    values = array.to_pylist()
+    rows = np.array([i for i, v in enumerate(values) if v is not None and len(v) == width])
+    matrix = fixed_width_bytes(array, rows.astype(np.int64), width)
+    assert matrix.shape == (len(rows), width)
+    assert [bytes(row).decode() for row in matrix] == [values[i] for i in rows.tolist()]
