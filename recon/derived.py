@@ -749,6 +749,18 @@ def at_rows(values: pd.Series, rows: np.ndarray) -> pd.Series:
     return values.iloc[rows]
 
 
+def frame_at(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """``frame.iloc[rows]``, each column taken with ``at_rows``: a take of a few rows
+    from a whole frame joins every text column's chunks first (1.5 GB for the evidence of
+    a 10M-use snapshot)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    return pd.DataFrame(
+        {name: at_rows(frame[name], rows).array for name in frame.columns},
+        index=frame.index[rows],
+        columns=frame.columns,
+    )
+
+
 def take(values: np.ndarray, rows: np.ndarray, fill: object) -> np.ndarray:
     """``values`` at ``rows``, and ``fill`` where a row is ``NO_ROW``.
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recon.byte_matrix import fingerprints, fixed_width_bytes
-from recon.derived import NO_ROW, at_rows, present, take, value_counts_per_row
+from recon.derived import NO_ROW, at_rows, frame_at, present, take, value_counts_per_row
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -231,3 +231,24 @@ def test_fixed_width_bytes__are_the_bytes_of_the_rows_of_that_width(texts, width
     matrix = fixed_width_bytes(array, rows.astype(np.int64), width)
     assert matrix.shape == (len(rows), width)
     assert [bytes(row).decode() for row in matrix] == [values[i] for i in rows.tolist()]
+
+
+@PROPERTY
+@given(
+    values=st.lists(st.one_of(st.none(), st.text(max_size=6)), min_size=1, max_size=60),
+    picks=st.lists(st.integers(0, 10**6), max_size=20),
+    cuts=_chunk_cuts,
+)
+def test_frame_at__is_iloc(values, picks, cuts):
+    """Every column of a frame (chunked text, Arrow integers, numpy floats) at any rows."""
+    frame = pd.DataFrame(
+        {
+            "text": _series(values, pa.string(), cuts).array,
+            "number": pd.array(range(len(values)), dtype="int64[pyarrow]"),
+            "float": np.arange(len(values), dtype=float) / 3,
+        },
+        index=pd.RangeIndex(len(values)) + 5,
+    )
+    assert frame["text"].fillna("∅").tolist() == [("∅" if v is None else v) for v in values]
+    rows = np.array([pick % len(values) for pick in picks], dtype=np.int64)
+    pd.testing.assert_frame_equal(frame_at(frame, rows), frame.iloc[rows])

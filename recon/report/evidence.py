@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import money
 from ..checks import BY_ID, Evidence, text
-from ..derived import NO_ROW, Derived, at_rows
+from ..derived import NO_ROW, Derived, at_rows, frame_at
 from ..entities import (
     ALLOWANCE,
     BY_NAME,
@@ -408,7 +408,8 @@ def _duplicates(snapshot: Any, shown: list[dict[str, Any]]) -> dict[tuple, dict[
     for (entity_name, field), positions in wanted.items():
         frame = snapshot.frame(BY_NAME[entity_name])
         columns = [name for name in ("Id", "UniqueId", "CreatedOn", "UpdatedOn") if name in frame]
-        values = frame[field].iloc[sorted(positions)].dropna().unique()
+        values = at_rows(frame[field], np.array(sorted(positions), dtype=np.int64))
+        values = values.dropna().unique()
         sharing = np.flatnonzero(frame[field].isin(values).to_numpy(dtype=bool, na_value=False))
         for position, record in records_at(frame[columns], sharing.tolist()).items():
             key = (entity_name, field, record[field])
@@ -470,7 +471,7 @@ def ledger_tables(derived: Derived, parent: Entity, rows: list[int]) -> dict[int
     cells = zip(
         np.where(ids[listed] != NO_KEY, ids[listed].astype(str), "").tolist(),
         _time_texts(time[listed]).tolist(),
-        describe(frame.iloc[mine[listed]]).tolist(),
+        describe(frame_at(frame, mine[listed])).tolist(),
         np.where(valid[listed], formatter(units[listed]), "?").tolist(),
         np.where(counted[listed], formatter(running[listed]), "").tolist(),
         counted[listed].tolist(),
@@ -552,13 +553,7 @@ def records_at(
 ) -> dict[int, dict[str, Any]]:
     """The records at ``positions`` as dicts of Python values (None for null); an amount no
     float holds (``exact``, from ``TypedEntity.exact``) as its ``ExactNumber``."""
-    if not positions or not len(frame.columns):
-        return {position: {} for position in positions}
-    # Column by column (``at_rows``): a take of a few rows from a whole frame joins every
-    # text column's chunks first, half a second for the evidence of a 10M-use snapshot.
-    rows = np.asarray(positions, dtype=np.int64)
-    part = pd.concat([at_rows(frame[name], rows) for name in frame.columns], axis=1)
-    part = part.astype(object)
+    part = frame_at(frame, np.asarray(positions, dtype=np.int64)).astype(object)
     part = part.where(part.notna(), None)
     records = dict(zip(positions, part.to_dict("records"), strict=True))
     for name, rows in (exact or {}).items():
