@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .entities import Entity
 from .fields import ALIASES, FIELDS, Kind
@@ -132,28 +134,50 @@ def named_field(message: str) -> str | None:
 
 
 @cache
-def _key_pattern(entity: Entity, name: str) -> re.Pattern[bytes] | None:
+def _key_pattern(entity: Entity, name: str) -> str | None:
     kinds = {spec.name: spec.kind for spec in FIELDS[entity]}
     kinds.update({alias: kinds[target] for alias, target in ALIASES.get(entity, {}).items()})
     if name not in kinds:
         return None
-    return re.compile(b'"' + re.escape(name.encode()) + rb'"\s*:\s*' + _VALUE_ODD_FOR[kinds[name]])
+    value = _VALUE_ODD_FOR[kinds[name]].decode()
+    return '"' + re.escape(name) + r'"\s*:\s*' + value
 
 
 def keyed_odd_lines(
     block: bytes | bytearray, entity: Entity, names: Collection[str]
 ) -> list[tuple[int, int, int]] | None:
-    """``odd_lines`` for the declared fields ``names`` alone: one search of the block per
-    field for its key followed by a value of another type (the regular expression engine
-    skips to the key's bytes, several times faster than looking at every key). None when
-    a name is not a declared field."""
-    offsets = []
-    for name in names:
+    """``odd_lines`` for the declared fields ``names`` alone: the lines holding one of
+    their keys followed by a value of another type. None when a name is not a declared
+    field.
+
+    One search of every line for all the names at once, by Arrow's regular expressions
+    (RE2, a DFA that does not hold the GIL): 19 ms for five names in a 16 MiB block, where
+    Python's ``re``, one name after another, took 50 to 70 ms.
+    """
+    patterns = []
+    for name in sorted(names):
         pattern = _key_pattern(entity, name)
         if pattern is None:
             return None
-        offsets.extend(found.end() - 1 for found in pattern.finditer(block))
-    return _lines_of(block, np.array(offsets, dtype=np.int64))
+        patterns.append(pattern)
+    if not patterns:
+        return []
+    data = np.frombuffer(block, dtype=np.uint8)
+    newlines = np.flatnonzero(data == _NEWLINE)
+    starts = np.concatenate(([0], newlines + 1))
+    if starts[-1] == len(data):  # no line after the last newline
+        starts = starts[:-1]
+    if not len(starts):
+        return []
+    # Each line with its newline, as the strings of one Arrow array over the block's bytes.
+    offsets = np.append(starts, len(data)).astype(np.int64)
+    lines = pa.Array.from_buffers(
+        pa.large_binary(), len(starts), [None, pa.py_buffer(offsets), pa.py_buffer(block)]
+    )
+    either = "|".join(f"(?:{pattern})" for pattern in patterns)
+    hit = pc.match_substring_regex(lines, either).to_numpy(zero_copy_only=False)
+    ends = np.append(newlines, len(data))  # each line's end, its newline left out
+    return [(row, int(starts[row]), int(ends[row])) for row in np.flatnonzero(hit).tolist()]
 
 
 def odd_lines(block: bytes | bytearray, entity: Entity) -> list[tuple[int, int, int]]:

@@ -162,3 +162,27 @@ def test_a_free_field_of_wide_integers_in_one_block_and_floats_in_another_is_kep
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     frame, _ = _typed(readers.read(SnapshotFile(USE, path, "jsonl"), block_size=1500))
     assert frame["Note"].iloc[0] == str(2**53 + 1) and frame["Note"].iloc[-1] == "0.5"
+
+
+@given(
+    lines=_lines(),
+    names=st.sets(st.sampled_from(sorted(set(_GOOD) - {"Extra"})), min_size=1),
+    trailing=st.booleans(),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_keyed_search_names_the_lines_pythons_re_finds(lines, names, trailing):
+    """Arrow's RE2 over every line at once finds the lines that Python's re finds line by
+    line, with each line's first byte and the byte after its last."""
+    import re
+
+    from recon.odd_lines import _key_pattern, keyed_odd_lines
+
+    block = ("\n".join(lines) + ("\n" if trailing else "")).encode()
+    patterns = [re.compile(_key_pattern(USE, name).encode()) for name in names]
+    expected, start = [], 0
+    for index, line in enumerate(block.split(b"\n")[: len(lines)]):
+        if any(pattern.search(line) for pattern in patterns):
+            expected.append((index, start, start + len(line)))
+        start += len(line) + 1
+    assert keyed_odd_lines(bytearray(block), USE, names) == expected
+    assert keyed_odd_lines(bytearray(block), USE, names | {"NotAField"}) is None
