@@ -213,6 +213,7 @@ def test_parse_iso__a_column_of_no_chunks_is_empty():
         max_size=40,
     )
 )
+@settings(deadline=None)
 def test_shown_is_isoformat_to_the_second_or_the_microsecond(values):
     """The reports' form of a date-time, in bulk: what the evidence page gives one value."""
     shown = datetimes.shown(pa.array(values, type=pa.timestamp("us"))).to_pylist()
@@ -227,6 +228,7 @@ def test_shown_is_isoformat_to_the_second_or_the_microsecond(values):
     st.integers(-(10**17), 10**17),
     st.sampled_from([1, 10**6, 86_400 * 10**6, 10**14]),
 )
+@settings(deadline=None)
 def test_months_of_is_numpys_month_of_each_value(offsets, start, spread):
     """Values a few days apart (the table) or centuries apart (numpy directly)."""
     bound = 2**62  # well inside datetime64[us], whose extremes numpy also prints as months
@@ -237,6 +239,7 @@ def test_months_of_is_numpys_month_of_each_value(offsets, start, spread):
 
 
 @given(st.lists(st.one_of(st.none(), st.integers(-(2**62), 2**62)), max_size=70))
+@settings(deadline=None)
 def test_arrow_of_is_the_column_pyarrow_makes_nat_null(values):
     wall = np.array(
         [np.datetime64("NaT") if v is None else np.datetime64(v, "us") for v in values],

@@ -202,6 +202,7 @@ def test_set_where__is_the_mask_and_is_set(kind, cells, cuts):
     picks=st.lists(st.integers(0, 1000), max_size=40),
     fill=st.integers(-5, 5),
 )
+@settings(deadline=None)
 def test_take_is_each_rows_value_or_the_fill_for_no_row(values, picks, fill):
     array = np.array(values, dtype=np.int64)
     rows = np.array(
@@ -223,6 +224,7 @@ def test_take_is_each_rows_value_or_the_fill_for_no_row(values, picks, fill):
     start=st.integers(0, 5),
     large=st.booleans(),
 )
+@settings(deadline=None)
 def test_fixed_width_bytes__are_the_bytes_of_the_rows_of_that_width(texts, width, start, large):
     """Rows back to back (a view) or not (one of another width between them), of a slice."""
     array = pa.array(texts, pa.large_string() if large else pa.string()).slice(start)

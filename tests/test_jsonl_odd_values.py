@@ -169,7 +169,7 @@ def test_a_free_field_of_wide_integers_in_one_block_and_floats_in_another_is_kep
     names=st.sets(st.sampled_from(sorted(set(_GOOD) - {"Extra"})), min_size=1),
     trailing=st.booleans(),
 )
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 def test_the_keyed_search_names_the_lines_pythons_re_finds(lines, names, trailing):
     """Arrow's RE2 over every line at once finds the lines that Python's re finds line by
     line, with each line's first byte and the byte after its last."""
