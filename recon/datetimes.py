@@ -275,19 +275,31 @@ def printed(wall: pa.Array | pa.ChunkedArray, suffix: str = "") -> pa.Array | pa
 def shown(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Each timestamp as the reports show a date-time: ISO-8601 to the second, to the
     microsecond where it has a fraction of a second (as ``isoformat`` gives it); null for
-    null. In bulk (``printed``); only the values with a fraction are printed one by one."""
+    null. In bulk (``printed``); only the values with a fraction, or a year ``printed``
+    cannot write in four digits (before 0, after 9999: a Parquet timestamp may hold one),
+    are printed by numpy one by one, as ``isoformat`` writes them."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     wall = values.cast(pa.timestamp("us"))
     text = printed(wall)
     micros = pc.fill_null(wall.view(pa.int64()), 0).to_numpy(zero_copy_only=False)
-    fraction = np.flatnonzero(micros % 1_000_000)
-    if not len(fraction):
+    fraction = micros % 1_000_000 != 0
+    rows = np.flatnonzero(fraction | (micros < _YEAR_ZERO) | (micros >= _YEAR_TEN_THOUSAND))
+    if not len(rows):
         return text
-    exact = np.datetime_as_string(micros[fraction].astype("datetime64[us]"), unit="us")
+    moments = micros[rows].astype("datetime64[us]")
+    exact = np.where(
+        fraction[rows],
+        np.datetime_as_string(moments, unit="us"),
+        np.datetime_as_string(moments, unit="s"),
+    )
     mask = np.zeros(len(wall), dtype=bool)
-    mask[fraction] = True
+    mask[rows] = True
     return pc.replace_with_mask(text, pa.array(mask), pa.array(exact.tolist(), pa.string()))
+
+
+_YEAR_ZERO = int(np.datetime64("0000-01-01T00:00:00", "us").astype(np.int64))
+_YEAR_TEN_THOUSAND = int(np.datetime64("10000-01-01T00:00:00", "us").astype(np.int64))
 
 
 def months_of(times: np.ndarray) -> np.ndarray:

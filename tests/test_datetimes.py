@@ -5,6 +5,7 @@ from itertools import pairwise
 from unittest import mock
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -249,3 +250,33 @@ def test_arrow_of_is_the_column_pyarrow_makes_nat_null(values):
     made = datetimes.arrow_of(wall)
     made.validate(full=True)
     assert made.equals(expected) and made.null_count == expected.null_count
+
+
+@settings(deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.integers(-(2**62), 2**62),
+            st.integers(-(2**42), 2**42).map(lambda seconds: seconds * 1_000_000),  # whole
+        ),
+        max_size=40,
+    )
+)
+def test_shown_writes_any_year_as_isoformat_does(values):
+    """Years beyond 9999 or before 1 (a Parquet timestamp may hold them) as pandas'
+    isoformat writes them, not cut to four digits."""
+    wall = np.array(
+        [np.datetime64("NaT") if v is None else np.datetime64(v, "us") for v in values],
+        dtype="datetime64[us]",
+    )
+    shown = datetimes.shown(pa.array(wall, type=pa.timestamp("us"), from_pandas=True))
+    expected = []
+    for value in wall:
+        moment = None if np.isnat(value) else pd.Timestamp(value)
+        expected.append(
+            None
+            if moment is None
+            else moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
+        )
+    assert shown.to_pylist() == expected
