@@ -41,6 +41,7 @@ from .config import RuleSet
 from .entities import ALLOWANCE, ALLOWANCE_USE, CREDIT, CREDIT_USE, Entity, Unit
 from .fields import BOOKING_LINKS
 from .load import Snapshot
+from .rows import take_sorted
 from .schemas import TypedEntity
 
 NO_ROW = -1
@@ -619,7 +620,7 @@ def value_counts_per_row(values: pd.Series) -> np.ndarray:
         suspects = _repeated_keys(keys)
         if len(suspects):
             at = suspects if present is None else np.flatnonzero(present)[suspects]
-            counts[suspects] = _exact_counts(_take_sorted(chunks, at))
+            counts[suspects] = _exact_counts(take_sorted(chunks, at))
     if present is None:
         return counts
     per_row = np.zeros(len(present), dtype=np.int32)
@@ -681,19 +682,6 @@ def _counts_of_keys(keys: np.ndarray) -> np.ndarray | None:
     return table[offsets]
 
 
-def _take_sorted(chunks: list[pa.Array], rows: np.ndarray) -> pa.Array:
-    """The values at ``rows`` (ascending) of the chunks read as one array, taken chunk by
-    chunk: a take from a chunked array first joins its chunks (0.6 s for 10M UUIDs)."""
-    bounds = np.cumsum([0] + [len(chunk) for chunk in chunks])
-    cuts = np.searchsorted(rows, bounds)
-    taken = [
-        chunk.take(pa.array(rows[cuts[i] : cuts[i + 1]] - bounds[i]))
-        for i, chunk in enumerate(chunks)
-        if cuts[i + 1] > cuts[i]
-    ]
-    return pa.concat_arrays(taken) if taken else pa.array([], chunks[0].type)
-
-
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -723,42 +711,6 @@ def _exact_counts(array: pa.Array) -> np.ndarray:
     codes = np.where(present, encoded.indices.to_numpy(zero_copy_only=False), 0).astype(np.int64)
     counts = np.bincount(codes[present], minlength=max(len(encoded.dictionary), 1))
     return np.where(present, counts[codes], 0).astype(np.int32)
-
-
-def at_rows(values: pd.Series, rows: np.ndarray) -> pd.Series:
-    """``values.iloc[rows]``, taken chunk by chunk from a text column of several Arrow chunks:
-    Arrow first joins the chunks of such a column for any take from it (0.6 s for a few rows
-    of 10M UUIDs)."""
-    array = values.array
-    if isinstance(array, pd.arrays.ArrowExtensionArray) and not isinstance(
-        array, pd.arrays.ArrowStringArray
-    ):
-        chunked = pa.array(array)
-        kind = chunked.type
-        textual = pa.types.is_string(kind) or pa.types.is_large_string(kind)
-        textual |= pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
-        if isinstance(chunked, pa.ChunkedArray) and chunked.num_chunks > 1 and textual:
-            rows = np.asarray(rows, dtype=np.int64)
-            order = np.argsort(rows, kind="stable")
-            taken = _take_sorted(chunked.chunks, rows[order])
-            if len(rows) > 1 and (np.diff(order) != 1).any():
-                taken = taken.take(pa.array(np.argsort(order)))
-            return pd.Series(
-                pd.arrays.ArrowExtensionArray(taken), index=values.index[rows], name=values.name
-            )
-    return values.iloc[rows]
-
-
-def frame_at(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    """``frame.iloc[rows]``, each column taken with ``at_rows``: a take of a few rows
-    from a whole frame joins every text column's chunks first (a copy of each column's
-    text, 400 MB for the UniqueIds of 10M uses alone)."""
-    rows = np.asarray(rows, dtype=np.int64)
-    return pd.DataFrame(
-        {name: at_rows(frame[name], rows).array for name in frame.columns},
-        index=frame.index[rows],
-        columns=frame.columns,
-    )
 
 
 def take(values: np.ndarray, rows: np.ndarray, fill: object) -> np.ndarray:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from .entities import Entity
 from .money import ExactNumber, exact_float, literal
+from .rows import at_rows
 
 RULE_COLUMNS: tuple[str, ...] = (
     "entity",
@@ -82,7 +83,7 @@ def make(
     """
     rows = np.asarray(rows, dtype=np.int64)
     count = len(rows)
-    ids = frame["Id"].iloc[rows] if "Id" in frame.columns else pd.Series([pd.NA] * count)
+    ids = at_rows(frame["Id"], rows) if "Id" in frame.columns else pd.Series([pd.NA] * count)
     return pd.DataFrame(
         {
             "entity": np.full(count, entity.name, dtype=object),

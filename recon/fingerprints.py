@@ -22,9 +22,9 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from .derived import at_rows
 from .entities import BY_NAME
 from .load import Snapshot
+from .rows import at_rows
 
 VERSION = "v1"
 _SEPARATOR = "\x1f"  # the ASCII unit separator: in no field recon names
@@ -51,7 +51,7 @@ def fingerprints(found: pd.DataFrame, snapshot: Snapshot) -> pd.Series:
         uid_ok = data.valid("UniqueId")[at] & np.array(
             [isinstance(u, str) and u != "" for u in uids], dtype=bool
         )
-        ids = data.frame["Id"].iloc[at].to_numpy(dtype=object, na_value=None)
+        ids = at_rows(data.frame["Id"], at).to_numpy(dtype=object, na_value=None)
         id_ok = data.valid("Id")[at] & np.array([i is not None for i in ids], dtype=bool)
         identity[mine] = [
             str(uid).strip().lower() if has_uid else (f"Id:{int(i)}" if has_id else f"row:{r + 1}")

@@ -31,6 +31,7 @@ from .entities import Entity
 from .exact import Exact
 from .fields import ALIASES, FIELDS, Field, Kind
 from .readers import Column, RawTable
+from .rows import at_rows
 from .stored_datetimes import StoredDatetimes
 
 ARROW_TYPES: dict[Kind, pa.DataType] = {
@@ -79,7 +80,7 @@ class TypedEntity:
     def amounts(self, name: str, rows: np.ndarray) -> np.ndarray:
         """The amounts of field ``name`` at ``rows`` as sent, for findings: floats, the
         ``ExactNumber`` where no float holds the value, None where there is none."""
-        values = self.frame[name].iloc[rows].to_numpy(dtype=object, na_value=None)
+        values = at_rows(self.frame[name], rows).to_numpy(dtype=object, na_value=None)
         exact = self.exact.get(name, {})
         for position, row in enumerate(np.asarray(rows).tolist() if exact else []):
             if row in exact:
@@ -202,7 +203,7 @@ def validate(coerced: CoercedEntity) -> TypedEntity:
     violations = [*coerced.violations, _pandera_violations(entity, frame)]
     merged = _merge_violations(violations)
     invalid = {
-        name: np.isin(np.arange(coerced.num_rows), group["row"].to_numpy())
+        name: _mask(coerced.num_rows, group["row"].to_numpy())
         for name, group in merged.groupby("field", sort=True)
     }
     exact = {
@@ -214,6 +215,14 @@ def validate(coerced: CoercedEntity) -> TypedEntity:
         for name, rows in coerced.exact.items()
     }
     return TypedEntity(entity, frame, merged, invalid, {k: v for k, v in exact.items() if v})
+
+
+def _mask(count: int, rows: np.ndarray) -> np.ndarray:
+    """Boolean mask of ``count`` records, set at ``rows`` (a scatter: ``np.isin`` against
+    ``arange`` sorts, 0.15 s a field at 10M records)."""
+    mask = np.zeros(count, dtype=bool)
+    mask[rows.astype(np.int64, copy=False)] = True
+    return mask
 
 
 def schema_for(entity: Entity) -> pandera.DataFrameSchema:

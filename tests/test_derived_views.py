@@ -8,6 +8,7 @@ thing, on columns with nulls, repeats, several chunks and varying widths.
 from __future__ import annotations
 
 import itertools
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -16,8 +17,10 @@ import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import recon.rows
 from recon.byte_matrix import fingerprints, fixed_width_bytes
-from recon.derived import NO_ROW, at_rows, frame_at, present, take, value_counts_per_row
+from recon.derived import NO_ROW, present, take, value_counts_per_row
+from recon.rows import at_rows, frame_at
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -156,6 +159,32 @@ def test_at_rows__is_iloc(values, picks, cuts, binary):
     assert taken.dtype == expected.dtype
     assert taken.index.tolist() == expected.index.tolist()
     assert taken.tolist() == expected.tolist()
+
+
+@PROPERTY
+@given(
+    values=st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), min_size=1),
+    picks=st.lists(st.integers(0, 10**6), max_size=8),
+    cuts=_chunk_cuts,
+    kind=st.sampled_from([pa.int64(), pa.float64(), pa.timestamp("us")]),
+    chunkwise=st.booleans(),
+)
+def test_at_rows__is_iloc_for_other_types(values, picks, cuts, kind, chunkwise):
+    # Few rows of a chunked integer, float or timestamp column are taken chunk by chunk,
+    # many in one take: both are iloc. The threshold is moved so that small columns take
+    # either way.
+    # Floats as the integers' sevenths; timestamps within the years Python's datetime has.
+    shaped = {pa.float64(): lambda v: v / 7, pa.timestamp("us"): lambda v: v % 2**57}
+    data = [None if v is None else shaped.get(kind, int)(v) for v in values]
+    series = _series(data, kind, cuts)
+    rows = np.array([pick % len(values) for pick in picks], dtype=np.int64)
+    with mock.patch.object(recon.rows, "_FEW_ROWS", 0 if chunkwise else 10**9):
+        taken = at_rows(series, rows)
+    expected = series.iloc[rows]
+    assert taken.dtype == expected.dtype
+    assert taken.index.tolist() == expected.index.tolist()
+    assert taken.isna().tolist() == expected.isna().tolist()
+    assert taken.dropna().tolist() == expected.dropna().tolist()
 
 
 def test_present__blank_is_what_trimming_whitespace_leaves_empty():

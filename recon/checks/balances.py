@@ -11,6 +11,7 @@ import numpy as np
 from .. import findings, money
 from ..derived import Derived, Evaluation
 from ..entities import CREDIT
+from ..rows import at_rows
 from . import text
 
 
@@ -46,7 +47,7 @@ def balance_mismatch(derived: Derived) -> Evaluation:
         message=message,
         expected=money.to_float(balances.consumed[rows], derived.scale),
         actual=money.to_float(balances.spent[rows], derived.scale),
-        credit_id=frame["Id"].iloc[rows],
+        credit_id=at_rows(frame["Id"], rows),
     )
     return Evaluation(found, int(balances.judged.sum()))
 
@@ -96,7 +97,7 @@ def overdrawn_credit(derived: Derived) -> Evaluation:
         message=message,
         expected=expected,
         actual=actual,
-        credit_id=frame["Id"].iloc[rows],
+        credit_id=at_rows(frame["Id"], rows),
     )
     evaluated = balances.remaining_known | balances.total_known
     return Evaluation(found, int(evaluated.sum()))

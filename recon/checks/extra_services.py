@@ -13,6 +13,7 @@ import numpy as np
 from .. import findings, money
 from ..derived import NO_ROW, Derived, Evaluation, take
 from ..entities import ALLOWANCE, ALLOWANCE_USE
+from ..rows import at_rows
 from . import text
 from .validity import bound_text
 
@@ -37,12 +38,13 @@ def extra_service_orphan(derived: Derived) -> Evaluation:
     keys = uses.frame["CoworkerExtraServiceId"]
     judged = uses.valid("CoworkerExtraServiceId") & keys.notna().to_numpy()
     rows = np.flatnonzero(judged & (derived.allowance_row_of_use == NO_ROW))
+    unmatched = at_rows(keys, rows)
     message = text.concat(
         "CoworkerExtraServiceId ",
-        text.ids(keys.iloc[rows]),
+        text.ids(unmatched),
         " matches no allowance in the snapshot",
     )
-    found = findings.make(ALLOWANCE_USE, uses.frame, rows, message=message, actual=keys.iloc[rows])
+    found = findings.make(ALLOWANCE_USE, uses.frame, rows, message=message, actual=unmatched)
     return Evaluation(found, int(judged.sum()))
 
 

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 
 from .. import findings
-from ..derived import Derived, Evaluation, at_rows
+from ..derived import Derived, Evaluation
 from ..entities import CREDIT, CREDIT_USE, ENTITIES, Entity
 from ..fields import FIELDS
+from ..rows import at_rows
 from ..schemas import describe_value
 from . import text
 
@@ -77,7 +78,7 @@ def duplicate_record(derived: Derived) -> Evaluation:
             by_id,
             text.concat(
                 "Id ",
-                text.ids(frame["Id"].iloc[rows]),
+                text.ids(at_rows(frame["Id"], rows)),
                 " occurs ",
                 text.ids(id_counts[rows]),
                 " times",
@@ -112,7 +113,7 @@ def duplicate_record(derived: Derived) -> Evaluation:
 def _credit_ids(derived: Derived, entity: Entity, rows: np.ndarray) -> pd.Series | None:
     """The related credit of each finding: a credit's own Id, or a use's existing credit."""
     if entity is CREDIT:
-        return derived[CREDIT].frame["Id"].iloc[rows].where(derived[CREDIT].valid("Id")[rows])
+        return at_rows(derived[CREDIT].frame["Id"], rows).where(derived[CREDIT].valid("Id")[rows])
     if entity is CREDIT_USE:
         return derived.credit_ids_of_uses.iloc[rows]
     return None

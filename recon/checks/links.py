@@ -18,13 +18,13 @@ from ..derived import (
     NO_ROW,
     Derived,
     Evaluation,
-    at_rows,
     present,
     take,
     timestamps,
 )
 from ..entities import CREDIT, CREDIT_USE
 from ..fields import BOOKING_LINKS
+from ..rows import at_rows, frame_at
 from . import text
 
 
@@ -36,7 +36,7 @@ def orphan_use(derived: Derived) -> Evaluation:
         & uses.frame["CoworkerBookingCreditId"].notna().to_numpy()
     )
     rows = np.flatnonzero(judged & (derived.credit_row_of_use == NO_ROW))
-    credit_ids = uses.frame["CoworkerBookingCreditId"].iloc[rows]
+    credit_ids = at_rows(uses.frame["CoworkerBookingCreditId"], rows)
     message = text.concat(
         "CoworkerBookingCreditId ",
         text.ids(credit_ids),
@@ -78,7 +78,7 @@ def manual_adjustment(derived: Derived) -> Evaluation:
     rows = np.flatnonzero(judged & (links.count == 0) & present(uses.frame["Description"]))
     # The three columns it shows, not the whole frame: each text column's take is its own.
     frame = {name: at_rows(uses.frame[name], rows) for name in ("UpdatedBy", "Description")}
-    frame["CreditUsed"] = uses.frame["CreditUsed"].iloc[rows]
+    frame["CreditUsed"] = at_rows(uses.frame["CreditUsed"], rows)
     by = text.where(
         present(frame["UpdatedBy"]), text.concat(" by ", text.strings(frame["UpdatedBy"]))
     )
@@ -106,7 +106,7 @@ def multi_linked_use(derived: Derived) -> Evaluation:
     uses, links = derived[CREDIT_USE], derived.links
     count = links.count
     rows = np.flatnonzero(links.judgeable & (count > 1))
-    frame = uses.frame[list(BOOKING_LINKS)].iloc[rows]
+    frame = frame_at(uses.frame[list(BOOKING_LINKS)], rows)
     flags = (links.booking[rows], links.event[rows], links.invoice_line[rows])
     named = text.join_present(
         [
@@ -288,9 +288,8 @@ def _amounts(derived: Derived, rows: np.ndarray) -> np.ndarray:
     """CreditUsed of the uses at ``rows`` as money text ('?' where it failed its schema)."""
     uses = derived[CREDIT_USE]
     valid = uses.valid("CreditUsed")[rows]
+    amounts = at_rows(uses.frame["CreditUsed"], rows)
     shown = text.money_of(
-        derived.units(uses.frame["CreditUsed"].iloc[rows], CREDIT_USE),
-        derived.scale,
-        derived.use_currency[rows],
+        derived.units(amounts, CREDIT_USE), derived.scale, derived.use_currency[rows]
     )
-    return np.where(valid & uses.frame["CreditUsed"].iloc[rows].notna().to_numpy(), shown, "?")
+    return np.where(valid & amounts.notna().to_numpy(), shown, "?")

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import money
 from ..checks import BY_ID, Evidence, text
-from ..derived import NO_ROW, Derived, at_rows, frame_at
+from ..derived import NO_ROW, Derived
 from ..entities import (
     ALLOWANCE,
     BY_NAME,
@@ -33,6 +33,7 @@ from ..entities import (
 )
 from ..exact import Exact
 from ..fields import BOOKING_LINKS
+from ..rows import at_rows, frame_at
 from .context import NO_KEY, ids_or_none
 
 if TYPE_CHECKING:
@@ -449,7 +450,7 @@ def ledger_tables(derived: Derived, parent: Entity, rows: list[int]) -> dict[int
     ledger = derived.ledger(parent)
     frame = derived[child].frame
     group, time = parent_rows[mine], derived.usage_times(child).time[mine]
-    ids = ids_or_none(frame["Id"].iloc[mine])
+    ids = ids_or_none(at_rows(frame["Id"], mine))
     order = np.lexsort((mine, ids, time, group))
     mine, group, time, ids = mine[order], group[order], time[order], ids[order]
     counted, valid = ledger.use_counted[mine], ledger.use_amount_valid[mine]
