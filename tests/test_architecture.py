@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "nexudus",
         "resources",
         "byte_matrix",
+        "rows",
         "moments",
         "argtypes",
         "files",
