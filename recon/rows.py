@@ -62,8 +62,22 @@ def take_sorted(chunks: list[pa.Array], rows: np.ndarray) -> pa.Array:
     bounds = np.cumsum([0] + [len(chunk) for chunk in chunks])
     cuts = np.searchsorted(rows, bounds)
     taken = [
-        chunk.take(pa.array(rows[cuts[i] : cuts[i + 1]] - bounds[i]))
+        _compact(chunk.take(pa.array(rows[cuts[i] : cuts[i + 1]] - bounds[i])))
         for i, chunk in enumerate(chunks)
         if cuts[i + 1] > cuts[i]
     ]
     return pa.concat_arrays(taken) if taken else pa.array([], chunks[0].type)
+
+
+def _compact(taken: pa.Array) -> pa.Array:
+    """A few values taken from a chunk; of a dictionary array, with a dictionary of just
+    those values. A take keeps the chunk's whole dictionary, and joining the pieces then
+    merges every chunk's dictionary (1.2 s for a few labels of 10M uses)."""
+    if not pa.types.is_dictionary(taken.type):
+        return taken
+    index_type = taken.type.index_type
+    return (
+        taken.dictionary_decode()
+        .dictionary_encode()
+        .cast(pa.dictionary(index_type, taken.type.value_type))
+    )

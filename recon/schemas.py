@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from . import datetimes, findings, stored_datetimes
 from .entities import Entity
 from .exact import Exact
-from .fields import ALIASES, FIELDS, Field, Kind
+from .fields import ALIASES, FIELDS, LABELS, Field, Kind
 from .readers import Column, RawTable
 from .rows import at_rows
 from .stored_datetimes import StoredDatetimes
@@ -42,6 +42,9 @@ ARROW_TYPES: dict[Kind, pa.DataType] = {
     Kind.BOOLEAN: pa.bool_(),
     Kind.DATETIME: pa.timestamp("us"),
 }
+
+LABEL_TYPE = pa.dictionary(pa.int32(), pa.string())
+"""The type of a ``LABELS`` field's column (a Kind.STRING field held as a dictionary)."""
 
 _PARSING_THREADS = 2
 
@@ -230,8 +233,9 @@ def schema_for(entity: Entity) -> pandera.DataFrameSchema:
     columns = {}
     for spec in FIELDS[entity]:
         checks = [_FINITE] if spec.kind is Kind.NUMBER else []
+        arrow_type = LABEL_TYPE if spec.name in LABELS else ARROW_TYPES[spec.kind]
         columns[spec.name] = pandera.Column(
-            pd.ArrowDtype(ARROW_TYPES[spec.kind]), nullable=not spec.required, checks=checks
+            pd.ArrowDtype(arrow_type), nullable=not spec.required, checks=checks
         )
     return pandera.DataFrameSchema(columns, name=entity.name, strict=False, coerce=False)
 
@@ -416,6 +420,9 @@ def _coerce_column(
     if isinstance(column, StoredDatetimes):  # only ever a date-time field of Parquet (no odd)
         parsed = stored_datetimes.parse(column, z_is_local=z_is_local)
         return parsed, parsed.invalid
+    if spec.name in LABELS and not odd and _is_text_dictionary(column):
+        # Read as a dictionary (Parquet's own, see readers): kept so, not decoded.
+        return column.cast(LABEL_TYPE), np.zeros(len(column), dtype=bool)
     if isinstance(column, list):
         column, wrong = _from_python_values(_with_odd(column, odd), spec.kind)
     else:
@@ -429,7 +436,24 @@ def _coerce_column(
             else datetimes.parse_iso(column, z_is_local=z_is_local)
         )
         return parsed, wrong | parsed.invalid
+    if spec.name in LABELS:
+        column = _as_labels(column)
     return column, wrong
+
+
+def _is_text_dictionary(column: Column) -> bool:
+    """Whether ``column`` is an Arrow dictionary of text."""
+    if isinstance(column, list) or not pa.types.is_dictionary(column.type):
+        return False
+    values = column.type.value_type
+    return pa.types.is_string(values) or pa.types.is_large_string(values)
+
+
+def _as_labels(column: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    """A text column as ``LABEL_TYPE``, encoded chunk by chunk: one dictionary for the whole
+    column would need the column's text joined first, a copy of all of it."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return pa.chunked_array([chunk.dictionary_encode() for chunk in chunks], LABEL_TYPE)
 
 
 def _from_arrow(column: pa.Array | pa.ChunkedArray, kind: Kind) -> tuple[Any, np.ndarray]:

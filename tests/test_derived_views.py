@@ -147,11 +147,17 @@ def test_fingerprints__match_the_padded_word_definition(rows, width, skip, seed)
     values=st.lists(st.one_of(st.none(), st.text(max_size=6)), min_size=1, max_size=60),
     picks=st.lists(st.integers(0, 10**6), max_size=20),
     cuts=_chunk_cuts,
-    binary=st.booleans(),
+    kind=st.sampled_from(["string", "binary", "label"]),
 )
-def test_at_rows__is_iloc(values, picks, cuts, binary):
-    # Rows in any order, repeated, from a column of several chunks.
-    arrow_type = pa.binary() if binary else pa.string()
+def test_at_rows__is_iloc(values, picks, cuts, kind):
+    # Rows in any order, repeated, from a column of several chunks; labels (fields.LABELS)
+    # are text held as a dictionary.
+    binary = kind == "binary"
+    arrow_type = {
+        "string": pa.string(),
+        "binary": pa.binary(),
+        "label": pa.dictionary(pa.int32(), pa.string()),
+    }[kind]
     data = [None if v is None else (v.encode() if binary else v) for v in values]
     series = _series(data, arrow_type, cuts)
     rows = np.array([pick % len(values) for pick in picks], dtype=np.int64)
@@ -198,6 +204,11 @@ def test_present__blank_is_what_trimming_whitespace_leaves_empty():
     expected = pc.fill_null(pc.not_equal(trimmed, ""), False).to_numpy(zero_copy_only=False)
     assert (present(series) == expected).all()
     assert not expected.all() and expected.any()
+    # The same text held as labels (fields.LABELS): a dictionary per chunk.
+    labels = pa.chunked_array(
+        [pa.array(part).dictionary_encode() for part in (values[:7], values[7:])]
+    )
+    assert (present(pd.Series(pd.arrays.ArrowExtensionArray(labels))) == expected).all()
 
 
 _cell = st.one_of(st.none(), st.sampled_from(["", " ", "\t\u3000", "x", " y "]))
@@ -205,7 +216,7 @@ _cell = st.one_of(st.none(), st.sampled_from(["", " ", "\t\u3000", "x", " y "]))
 
 @PROPERTY
 @given(
-    kind=st.sampled_from(["string", "int64", "bool"]),
+    kind=st.sampled_from(["string", "label", "int64", "bool"]),
     cells=st.lists(
         st.tuples(_cell, st.integers(-1, 2), st.booleans(), st.integers(0, 9)), max_size=80
     ),
@@ -217,6 +228,8 @@ def test_set_where__is_the_mask_and_is_set(kind, cells, cuts):
 
     if kind == "string":
         values, arrow_type = [c[0] for c in cells], pa.string()
+    elif kind == "label":  # text held as a dictionary (fields.LABELS)
+        values, arrow_type = [c[0] for c in cells], pa.dictionary(pa.int32(), pa.string())
     elif kind == "int64":
         values, arrow_type = [None if c[0] is None else c[1] for c in cells], pa.int64()
     else:

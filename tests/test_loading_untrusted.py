@@ -388,11 +388,17 @@ def _not_utf8(values: list[bytes]) -> pa.Array:
     )
 
 
-@pytest.mark.parametrize("where", ["UpdatedBy", "UniqueId", "CreatedOn"])
+@pytest.mark.parametrize(
+    "where", ["UpdatedBy", "UniqueId", "CreatedOn", "Description", "BookingResourceName"]
+)
 def test_a_parquet_text_column_that_is_not_utf8_is_one_line_and_exit_2(tmp_path, where):
     write_file(tmp_path, STEMS["credits"], [credit(1)], "parquet")
     records = [use(10 + n, 1) for n in range(3)]
     column = _not_utf8([b"ok", b"\xff\xfe", b"ok"])
+    if where in ("Description", "BookingResourceName"):
+        # Text stored as a Parquet dictionary column (as pandas writes a categorical):
+        # its dictionary's text is checked like any other.
+        column = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0], pa.int32()), column)
     if where == "CreatedOn":  # the text of a date-time stored as recon fetch stores it
         text = pa.StructArray.from_arrays(
             [pa.nulls(3, pa.timestamp("us")), column], names=["wall", "text"]
