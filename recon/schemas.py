@@ -450,10 +450,23 @@ def _is_text_dictionary(column: Column) -> bool:
 
 
 def _as_labels(column: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
-    """A text column as ``LABEL_TYPE``, encoded chunk by chunk: one dictionary for the whole
-    column would need the column's text joined first, a copy of all of it."""
+    """A text column as ``LABEL_TYPE``: small chunks (a JSON Lines block each) are joined
+    into pieces of about ``_LABEL_PIECE`` values first, each piece encoded once. One
+    dictionary per small chunk repeats each value in every chunk that has it (more memory
+    than the text at 1M uses); one for the whole column would copy all of its text."""
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    return pa.chunked_array([chunk.dictionary_encode() for chunk in chunks], LABEL_TYPE)
+    pieces: list[pa.Array] = []
+    group: list[pa.Array] = []
+    for index, chunk in enumerate(chunks):
+        group.append(chunk)
+        if sum(map(len, group)) >= _LABEL_PIECE or index == len(chunks) - 1:
+            pieces.append(pa.concat_arrays(group).dictionary_encode())
+            group = []
+    return pa.chunked_array(pieces, LABEL_TYPE)
+
+
+_LABEL_PIECE = 1 << 20
+"""Values per dictionary of a label column (see ``_as_labels``)."""
 
 
 def _from_arrow(column: pa.Array | pa.ChunkedArray, kind: Kind) -> tuple[Any, np.ndarray]:
