@@ -18,6 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from builders import audit, credit, manual_use, rules_file, use, write_snapshot
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 
 import recon
@@ -712,3 +714,23 @@ def test_subtotals_count_the_reconciliations_statuses_as_worked_out_alone():
     given, alone = reconciliation_subtotals(result, table), reconciliation_subtotals(result)
     pd.testing.assert_frame_equal(given, alone)
     assert given["not_balanced"].sum() > 0  # the sample has credits of several statuses
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.text(), max_size=30),
+    start=st.integers(0, 30),
+    length=st.integers(0, 30),
+    split=st.integers(0, 30),
+)
+def test_concatenated_rows_are_their_text_in_order(values, start, length, split):
+    # A sheet's rows are read from Arrow's value buffer between the first and last offset:
+    # slices (an offset into the buffers) and chunks give the same bytes as joining.
+    from recon.report.spreadsheet import _concatenated
+
+    array = pa.array(values, pa.string())
+    part = array.slice(start, length)
+    assert _concatenated(part) == "".join(part.to_pylist()).encode()
+    cut = min(split, len(values))
+    chunked = pa.chunked_array([array.slice(0, cut), array.slice(cut)], pa.string())
+    assert _concatenated(chunked) == "".join(values).encode()

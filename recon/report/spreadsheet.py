@@ -586,6 +586,11 @@ def _concatenated(rows: pa.Array) -> bytes:
     string per row)."""
     if isinstance(rows, pa.ChunkedArray):
         rows = rows.combine_chunks()
+    if rows.null_count == 0 and pa.types.is_string(rows.type) and len(rows):
+        # Arrow's format keeps the values one after another between the first and the
+        # last offset: those bytes are the concatenation, read without joining them again.
+        offsets = np.frombuffer(rows.buffers()[1], np.int32, len(rows) + 1, rows.offset * 4)
+        return rows.buffers()[2][int(offsets[0]) : int(offsets[-1])].to_pybytes()
     whole = pa.ListArray.from_arrays(pa.array([0, len(rows)], pa.int32()), rows)
     return pc.binary_join(whole, "")[0].as_buffer().to_pybytes()
 
@@ -609,16 +614,20 @@ def _column_xml(
         return pa.array(cells, type=pa.string())
     part = values.slice(start, stop - start)
     kind = part.type
-    ref = pc.binary_join_element_wise(f'<c r="{letter}', numbers, "")
+    ref = f'<c r="{letter}'  # each cell in one join: its reference, attributes and value
     if pa.types.is_null(kind):
         return pa.array([""] * (stop - start), type=pa.string())
     if pa.types.is_boolean(kind):
         shown = pc.if_else(part, "1", "0")
-        cells = pc.binary_join_element_wise(ref, '" t="b"><v>', shown, "</v></c>", "")
-    else:
-        style = "" if money_style is None else money_style
+        cells = pc.binary_join_element_wise(ref, numbers, '" t="b"><v>', shown, "</v></c>", "")
+    elif money_style is None:
         shown = pc.cast(part, pa.string())
-        cells = pc.binary_join_element_wise(ref, '"', style, "><v>", shown, "</v></c>", "")
+        cells = pc.binary_join_element_wise(ref, numbers, '"><v>', shown, "</v></c>", "")
+    else:
+        shown = pc.cast(part, pa.string())
+        cells = pc.binary_join_element_wise(
+            ref, numbers, '"', money_style, "><v>", shown, "</v></c>", ""
+        )
     return pc.fill_null(cells, "")
 
 
