@@ -300,12 +300,14 @@ class Derived:
         per_use = take(codes.astype(np.int32), self.credit_row_of_use, -1)
         return Coded(per_use, np.asarray(names, dtype=object))
 
-    @cached_property
-    def credit_ids_of_uses(self) -> pd.Series:
-        """Each use's credit Id where that credit is in the snapshot, else null."""
-        rows = self.credit_row_of_use
-        ids = take(int_ids(self[CREDIT].frame["Id"]), rows, 0)
-        return pd.Series(pd.arrays.IntegerArray(ids, rows == NO_ROW))
+    def credit_ids_of_uses(self, rows: np.ndarray) -> pd.Series:
+        """The credit Id of each use at ``rows`` where that credit is in the snapshot, else
+        null (indexed by ``rows``). Taken for the rows a rule reports: a view of every use
+        would hold 90 MB at 10M uses for the few thousand findings that read it."""
+        rows = np.asarray(rows, dtype=np.int64)
+        parents = self.credit_row_of_use[rows]
+        ids = take(int_ids(self[CREDIT].frame["Id"]), parents, 0)
+        return pd.Series(pd.arrays.IntegerArray(ids, parents == NO_ROW), index=rows)
 
     # --- links and times ------------------------------------------------------------------
 

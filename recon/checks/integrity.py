@@ -115,5 +115,5 @@ def _credit_ids(derived: Derived, entity: Entity, rows: np.ndarray) -> pd.Series
     if entity is CREDIT:
         return at_rows(derived[CREDIT].frame["Id"], rows).where(derived[CREDIT].valid("Id")[rows])
     if entity is CREDIT_USE:
-        return derived.credit_ids_of_uses.iloc[rows]
+        return derived.credit_ids_of_uses(rows)
     return None

@@ -66,7 +66,7 @@ def unlinked_use(derived: Derived) -> Evaluation:
         message=message,
         expected=1,
         actual=0,
-        credit_id=derived.credit_ids_of_uses.iloc[rows],
+        credit_id=derived.credit_ids_of_uses(rows),
     )
     return Evaluation(found, int(judged.sum()))
 
@@ -96,7 +96,7 @@ def manual_adjustment(derived: Derived) -> Evaluation:
         rows,
         message=message,
         actual=amount,
-        credit_id=derived.credit_ids_of_uses.iloc[rows],
+        credit_id=derived.credit_ids_of_uses(rows),
     )
     return Evaluation(found, int(judged.sum()))
 
@@ -127,7 +127,7 @@ def multi_linked_use(derived: Derived) -> Evaluation:
         message=message,
         expected=1,
         actual=count[rows],
-        credit_id=derived.credit_ids_of_uses.iloc[rows],
+        credit_id=derived.credit_ids_of_uses(rows),
     )
     return Evaluation(found, int(links.judgeable.sum()))
 
@@ -155,7 +155,7 @@ def non_positive_use(derived: Derived) -> Evaluation:
         message=message,
         expected="> 0",
         actual=uses.amounts("CreditUsed", rows),
-        credit_id=derived.credit_ids_of_uses.iloc[rows],
+        credit_id=derived.credit_ids_of_uses(rows),
     )
     return Evaluation(found, int(judged.sum()))
 
@@ -216,7 +216,7 @@ def denormalisation_mismatch(derived: Derived) -> Evaluation:
         frame,
         rows,
         message=text.join_present(parts),
-        credit_id=derived.credit_ids_of_uses.iloc[rows],
+        credit_id=derived.credit_ids_of_uses(rows),
     )
     return Evaluation(found, len(frame))
 
@@ -240,7 +240,7 @@ def ineligible_use(derived: Derived) -> Evaluation:
         )
         judged |= judgeable
     rows = np.flatnonzero(np.logical_or.reduce([hit for hit, _ in refusals]))
-    credit_ids = derived.credit_ids_of_uses.iloc[rows]
+    credit_ids = derived.credit_ids_of_uses(rows)
     reasons = text.join_present([text.where(hit[rows], reason) for hit, reason in refusals])
     found = findings.make(
         CREDIT_USE,

@@ -72,7 +72,7 @@ def _evaluation(
     bound: np.ndarray,
 ) -> Evaluation:
     usage = derived.credit_usage_times
-    credit_ids = derived.credit_ids_of_uses.iloc[rows]
+    credit_ids = derived.credit_ids_of_uses(rows)
     message = text.concat(
         "used ",
         text.times(usage.time[rows]),
