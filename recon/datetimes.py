@@ -82,14 +82,23 @@ def parse_iso(strings: pa.Array | pa.ChunkedArray, *, z_is_local: bool = False) 
         # small): no copy of the whole column's text, and temporaries the size of a
         # piece, which the allocator reuses instead of having the kernel zero fresh pages
         # for each; pieces large enough that the per-call cost of the kernels is nothing.
-        parts = [_parse_chunk(piece, z_is_local=z_is_local) for piece in _pieces(strings)]
-        if not parts:
-            return _parse_chunk(pa.array([], type=strings.type), z_is_local=z_is_local)
-        return ParsedDatetimes(
-            wall=np.concatenate([part.wall for part in parts]),
-            offset_minutes=np.concatenate([part.offset_minutes for part in parts]),
-            invalid=np.concatenate([part.invalid for part in parts]),
+        # Each piece's answer is written into the whole column's arrays as it comes: a list
+        # of the pieces' answers joined at the end held the column's answer twice.
+        count = len(strings)
+        whole = ParsedDatetimes(
+            wall=np.empty(count, dtype="datetime64[us]"),
+            offset_minutes=np.empty(count, dtype=np.int32),
+            invalid=np.empty(count, dtype=bool),
         )
+        start = 0
+        for piece in _pieces(strings):
+            part = _parse_chunk(piece, z_is_local=z_is_local)
+            stop = start + len(piece)
+            whole.wall[start:stop] = part.wall
+            whole.offset_minutes[start:stop] = part.offset_minutes
+            whole.invalid[start:stop] = part.invalid
+            start = stop
+        return whole
     return _parse_chunk(strings, z_is_local=z_is_local)
 
 
