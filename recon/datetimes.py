@@ -341,8 +341,13 @@ def arrow_of(wall: np.ndarray) -> pa.Array:
 def timestamps_of(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """A new datetime64[us] array of a timestamp[us] column, NaT for null."""
     if isinstance(values, pa.ChunkedArray):
-        parts = [timestamps_of(chunk) for chunk in values.chunks]
-        return np.concatenate(parts) if parts else np.empty(0, dtype="datetime64[us]")
+        # Chunk by chunk into one array: no list of the chunks' copies joined at the end.
+        micros = np.empty(len(values), dtype="datetime64[us]")
+        start = 0
+        for chunk in values.chunks:
+            micros[start : start + len(chunk)] = timestamps_of(chunk)
+            start += len(chunk)
+        return micros
     # Nulls filled first: numpy would otherwise get floats, which do not hold every microsecond.
     ticks = pc.fill_null(values.view(pa.int64()), 0).to_numpy(zero_copy_only=False)
     micros = ticks.astype("datetime64[us]")  # a copy: callers write into it

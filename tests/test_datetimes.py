@@ -280,3 +280,18 @@ def test_shown_writes_any_year_as_isoformat_does(values):
             else moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
         )
     assert shown.to_pylist() == expected
+
+
+@settings(deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.integers(-(2**62), 2**62)), max_size=40),
+    cuts=st.lists(st.integers(0, 40), max_size=4),
+)
+def test_timestamps_of_a_chunked_column_is_each_value_nat_for_null(values, cuts):
+    edges = sorted({0, len(values), *(cut % (len(values) + 1) for cut in cuts)})
+    whole = pa.array(values, pa.timestamp("us"))
+    chunked = pa.chunked_array([whole.slice(a, b - a) for a, b in pairwise(edges)], whole.type)
+    micros = datetimes.timestamps_of(chunked)
+    assert micros.dtype == np.dtype("datetime64[us]")
+    expected = [np.datetime64("NaT") if v is None else np.datetime64(v, "us") for v in values]
+    assert micros.tolist() == np.array(expected, dtype="datetime64[us]").tolist()
