@@ -19,7 +19,7 @@ import tomllib
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -32,6 +32,7 @@ from .errors import ConfigError
 from .exitcodes import Severity
 from .fields import DATETIME_FIELDS
 from .files import file_limit, read_capped
+from .money import amount_of
 from .resources import default_rules_file
 
 _SECTIONS: dict[str, frozenset[str]] = {
@@ -326,17 +327,8 @@ def _thresholds(code: str, table: dict[str, Any], name: str) -> Thresholds:
 def _money(value: Any, name: str, where: str) -> Decimal:
     """An amount as its exact decimal: text (``"500.00"``) as written, a number as the
     shortest decimal that reads back as it (what ``docs/money-and-time.md`` says of amounts)."""
-    amount = None
-    if isinstance(value, str):
-        try:
-            amount = Decimal(value.strip())
-        except InvalidOperation:
-            amount = None
-    elif isinstance(value, int) and not isinstance(value, bool):
-        amount = Decimal(value)
-    elif isinstance(value, float):
-        amount = Decimal(repr(value))
-    if amount is None or not amount.is_finite():
+    amount = amount_of(value)
+    if amount is None:
         raise ConfigError(
             f"rules file '{name}': '{where}' = {value!r} is not an amount; "
             'give a decimal, e.g. "500.00"'

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import decimal
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -57,6 +58,26 @@ class ExactNumber(Decimal):
 
     def __repr__(self) -> str:
         return f"ExactNumber('{literal(self)}')"
+
+
+def amount_of(value: Any) -> Decimal | None:
+    """An amount a person wrote in a rule set or a waiver, as its exact decimal: text of
+    ASCII digits with an optional sign and point (``"12.50"``, ``"-3"``), an integer, or a
+    float by its shortest decimal; None for anything else. Python's ``Decimal`` also reads
+    ``"1_000"``, ``"1e3"``, ``"Infinity"`` and digits of other scripts: none of those is how
+    an amount of money is written, and a typo read as a number is a wrong threshold."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value)) if math.isfinite(value) else None
+    if isinstance(value, str) and _AMOUNT_TEXT.fullmatch(value.strip()):
+        return Decimal(value.strip())
+    return None
+
+
+_AMOUNT_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
 def exact_float(text: str) -> float | ExactNumber:

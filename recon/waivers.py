@@ -32,13 +32,14 @@ import hashlib
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 
 from . import findings as findings_module
 from .errors import ConfigError
+from .money import amount_of
 
 MAX_BYTES = 4 * 1024**2
 """A waiver file larger than this is refused (thousands of waivers are a few hundred KiB)."""
@@ -295,11 +296,10 @@ def _waiver(
         )
     amount = None
     if "amount" in table:
-        try:
-            amount = abs(Decimal(str(table["amount"])))
-        except InvalidOperation:
-            amount = None
-        if amount is None or not amount.is_finite() or isinstance(table["amount"], bool):
+        amount = amount_of(table["amount"])
+        if amount is not None:
+            amount = abs(amount)
+        else:
             raise ConfigError(
                 f"{label}: 'amount' must be a decimal amount, e.g. amount = \"12.50\""
             )

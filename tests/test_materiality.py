@@ -456,3 +456,39 @@ def test_a_mistyped_currency_table_is_named_and_the_ungated_currencies_said(tmp_
     (line,) = [text for text in done.stdout.splitlines() if text.startswith("materiality:")]
     assert "GBP 34.99 in 3 findings (no thresholds: not gated)" in line
     assert "thresholds set for GPB, in which no finding is" in line
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["'1_000'", "'1e3'", "'\u0661\u0660\u0660'", "'Infinity'", "'0x10'", "'12,50'", "''", "inf"],
+)
+def test_an_amount_not_written_as_plain_decimal_digits_is_refused(tmp_path, written):
+    # Python's Decimal reads '1_000', '1e3' and Arabic-Indic digits as numbers; a rule set's
+    # threshold written so is far more likely a typo than meant, and is refused.
+    rules = rules_file(
+        tmp_path, f"[materiality.GBP]\nclearly_trivial = {written}\nperformance = 2\noverall = 3\n"
+    )
+    with pytest.raises(
+        recon.ConfigError, match=r"'materiality\.GBP\.clearly_trivial' = .* is not an amount"
+    ):
+        recon.load_ruleset(rules)
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("' 12.50 '", "12.50"),
+        ("'+5'", "5"),
+        ("'.5'", "0.5"),
+        ("'5.'", "5"),
+        ("0.1", "0.1"),
+        ("7", "7"),
+    ],
+)
+def test_an_amount_in_plain_decimal_digits_is_read_exactly(tmp_path, written, read):
+    rules = rules_file(
+        tmp_path,
+        f"[materiality.GBP]\nclearly_trivial = {written}\nperformance = 20\noverall = 30\n",
+    )
+    amount = recon.load_ruleset(rules).materiality["GBP"].clearly_trivial
+    assert amount == Decimal(read)

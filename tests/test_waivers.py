@@ -114,6 +114,7 @@ def test_a_waiver_by_fingerprint_holds_whatever_the_record_id(tmp_path):
         ({"rule": '"balance_mismatc"'}, "did you mean 'balance_mismatch'?"),
         ({"fingerprint": '"v1:00"'}, "exactly one of 'record_id' and 'fingerprint'"),
         ({"amount": '"twelve"'}, "'amount' must be a decimal amount"),
+        ({"amount": '"1_250"'}, "'amount' must be a decimal amount"),
     ],
 )
 def test_a_malformed_waiver_file_is_one_line_naming_waiver_and_key(tmp_path, overrides, fragment):
