@@ -78,12 +78,13 @@ class Links:
 
 @dataclass(frozen=True)
 class Coded:
-    """A text value per record held as integer codes into its few distinct values: four
-    bytes a record, where an object array holds a Python reference per record (80 MB and
-    a reference count per element for 10M uses). Indexed like the array it stands for."""
+    """A text value per record held as integer codes into its few distinct values: one
+    byte a record for fewer than 127 of them, where an object array holds a Python
+    reference per record (80 MB and a reference count per element for 10M uses). Indexed
+    like the array it stands for."""
 
     codes: np.ndarray
-    """int32 index into ``names`` per record, -1 where the record has none."""
+    """Index into ``names`` per record (``code_type``), -1 where the record has none."""
     names: np.ndarray
     """The distinct values (object array of str)."""
 
@@ -93,6 +94,11 @@ class Coded:
 
     def __len__(self) -> int:
         return len(self.codes)
+
+
+def code_type(count: int) -> type[np.signedinteger]:
+    """The narrowest signed integer holding codes of ``count`` names and -1."""
+    return np.int8 if count < 2**7 else np.int16 if count < 2**15 else np.int32
 
 
 @dataclass(frozen=True)
@@ -297,7 +303,7 @@ class Derived:
         Held as integer codes: ``use_currency[rows]`` gives the codes of those uses as
         the credits hold them (an object array, None where none)."""
         codes, names = pd.factorize(self.credit_currency, use_na_sentinel=True)
-        per_use = take(codes.astype(np.int32), self.credit_row_of_use, -1)
+        per_use = take(codes.astype(code_type(len(names))), self.credit_row_of_use, -1)
         return Coded(per_use, np.asarray(names, dtype=object))
 
     def credit_ids_of_uses(self, rows: np.ndarray) -> pd.Series:
@@ -343,7 +349,7 @@ class Derived:
             & (from_booking | uses.valid("CreatedOn"))
             & ~np.isnat(time)
         )
-        source = Coded(from_booking.astype(np.int32), np.array(_SOURCES, dtype=object))
+        source = Coded(from_booking.astype(np.int8), np.array(_SOURCES, dtype=object))
         return UsageTimes(time=time, source=source, judgeable=judgeable)
 
     @cached_property
@@ -352,7 +358,7 @@ class Derived:
         uses = self[ALLOWANCE_USE]
         time = timestamps(uses.frame["BookingFromTime"])
         judgeable = uses.valid("BookingFromTime") & ~np.isnat(time)
-        source = Coded(np.ones(len(time), dtype=np.int32), np.array(_SOURCES, dtype=object))
+        source = Coded(np.ones(len(time), dtype=np.int8), np.array(_SOURCES, dtype=object))
         return UsageTimes(time=time, source=source, judgeable=judgeable)
 
     def windows(self, parent: Entity) -> Windows:
