@@ -500,14 +500,16 @@ class Derived:
         children = self[child]
         keys = children.frame[foreign_key]
         if parent not in self.snapshot:
-            return np.full(len(keys), NO_ROW, dtype=np.int64)
+            return np.full(len(keys), NO_ROW, dtype=np.int32)
         parents = self[parent]
         ids = parents.frame["Id"]
         usable = parents.valid("Id") & ids.notna().to_numpy()
         first_rows = np.flatnonzero(usable & ~ids.duplicated(keep="first").to_numpy())
         rows = _rows_of_ids(int_ids(ids)[first_rows], first_rows, int_ids(keys))
         rows[~(keys.notna().to_numpy() & children.valid(foreign_key))] = NO_ROW
-        return rows
+        # Held for the whole audit, one per use: int32 (40 MB at 10M uses, not 80) while
+        # the parents' rows fit in it, which they do below two billion parents.
+        return rows.astype(np.int32) if len(parents.frame) < 2**31 else rows
 
 
 def _rows_of_ids(ids: np.ndarray, rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
