@@ -15,7 +15,6 @@ Fractions are kept to the microsecond; timestamps are ``datetime64[us]`` so
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .byte_matrix import fixed_width_bytes
+from .rows import pieces
 
 ISO_PATTERN = (
     r"^(?P<date>\d{4}-\d{2}-\d{2})T(?P<hm>(?:[01]\d|2[0-3]):[0-5]\d)"
@@ -91,7 +91,7 @@ def parse_iso(strings: pa.Array | pa.ChunkedArray, *, z_is_local: bool = False) 
             invalid=np.empty(count, dtype=bool),
         )
         start = 0
-        for piece in _pieces(strings):
+        for piece in pieces(strings, _BLOCK):
             part = _parse_chunk(piece, z_is_local=z_is_local)
             stop = start + len(piece)
             whole.wall[start:stop] = part.wall
@@ -100,20 +100,6 @@ def parse_iso(strings: pa.Array | pa.ChunkedArray, *, z_is_local: bool = False) 
             start = stop
         return whole
     return _parse_chunk(strings, z_is_local=z_is_local)
-
-
-def _pieces(strings: pa.ChunkedArray) -> Iterator[pa.Array]:
-    """The chunks of ``strings`` in order, consecutive ones joined up to ``_BLOCK`` rows."""
-    group: list[pa.Array] = []
-    rows = 0
-    for chunk in strings.chunks:
-        if group and rows + len(chunk) > _BLOCK:
-            yield group[0] if len(group) == 1 else pa.concat_arrays(group)
-            group, rows = [], 0
-        group.append(chunk)
-        rows += len(chunk)
-    if group:
-        yield group[0] if len(group) == 1 else pa.concat_arrays(group)
 
 
 def _parse_chunk(strings: pa.Array, *, z_is_local: bool) -> ParsedDatetimes:

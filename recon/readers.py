@@ -207,11 +207,12 @@ def _read_parquet(path: Path, entity: Entity, wanted: set[str] | None = None) ->
         ]
         # Labels (fields.LABELS) are read as Parquet stores repeated text, a dictionary:
         # not decoded to a copy of every value (600 MB for two fields of 10M uses).
-        declared = {spec.name for spec in FIELDS[entity]}
         labels = [
             field.name
             for field in schema
-            if field.name in LABELS & declared and field.name in names and _plain_text(field)
+            if field.name in LABELS & _declared_names(entity)
+            and field.name in names
+            and _plain_text(field)
         ]
         # pre_buffer=False: on a local file, buffering whole row groups first was
         # measured at twice the time of reading columns as needed.

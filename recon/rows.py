@@ -1,4 +1,5 @@
-"""Rows of Arrow-backed columns, taken without joining their chunks.
+"""Rows of Arrow-backed columns, taken (or worked on piece by piece) without joining their
+chunks.
 
 A column read from a large file arrives as many Arrow chunks, and Arrow's take from a
 chunked array first joins the chunks into one: a copy of the whole column for every take,
@@ -7,6 +8,8 @@ and fingerprints take a few rows of million-row columns many times; they take th
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -81,3 +84,19 @@ def _compact(taken: pa.Array) -> pa.Array:
         .dictionary_encode()
         .cast(pa.dictionary(index_type, taken.type.value_type))
     )
+
+
+def pieces(column: pa.ChunkedArray, size: int) -> Iterator[pa.Array]:
+    """The chunks of ``column`` in order, consecutive ones joined up to ``size`` rows (a
+    chunk already larger stays whole): work a piece at a time, without a copy of the whole
+    column and without a call per small chunk (JSON Lines gives one per block)."""
+    group: list[pa.Array] = []
+    rows = 0
+    for chunk in column.chunks:
+        if group and rows + len(chunk) > size:
+            yield group[0] if len(group) == 1 else pa.concat_arrays(group)
+            group, rows = [], 0
+        group.append(chunk)
+        rows += len(chunk)
+    if group:
+        yield group[0] if len(group) == 1 else pa.concat_arrays(group)

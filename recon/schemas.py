@@ -31,7 +31,7 @@ from .entities import Entity
 from .exact import Exact
 from .fields import ALIASES, FIELDS, LABELS, Field, Kind
 from .readers import Column, RawTable
-from .rows import at_rows
+from .rows import at_rows, pieces
 from .stored_datetimes import StoredDatetimes
 
 ARROW_TYPES: dict[Kind, pa.DataType] = {
@@ -451,18 +451,13 @@ def _is_text_dictionary(column: Column) -> bool:
 
 def _as_labels(column: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
     """A text column as ``LABEL_TYPE``: small chunks (a JSON Lines block each) are joined
-    into pieces of about ``_LABEL_PIECE`` values first, each piece encoded once. One
+    into pieces of up to ``_LABEL_PIECE`` values first, each piece encoded once. One
     dictionary per small chunk repeats each value in every chunk that has it (more memory
     than the text at 1M uses); one for the whole column would copy all of its text."""
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    pieces: list[pa.Array] = []
-    group: list[pa.Array] = []
-    for index, chunk in enumerate(chunks):
-        group.append(chunk)
-        if sum(map(len, group)) >= _LABEL_PIECE or index == len(chunks) - 1:
-            pieces.append(pa.concat_arrays(group).dictionary_encode())
-            group = []
-    return pa.chunked_array(pieces, LABEL_TYPE)
+    if isinstance(column, pa.Array):
+        column = pa.chunked_array([column])
+    encoded = [piece.dictionary_encode() for piece in pieces(column, _LABEL_PIECE)]
+    return pa.chunked_array(encoded, LABEL_TYPE)
 
 
 _LABEL_PIECE = 1 << 20
